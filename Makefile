@@ -1,0 +1,30 @@
+# The two set-up commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint typecheck fuzz soak bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## runs the product on the embedded default (SQLite), with demo data
+	$(BIN)/plantsync demo-data --if-empty
+	$(BIN)/plantsync serve
+
+test: $(STAMP)  ## runs the whole test suite, on SQLite and PostgreSQL
+	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check plantsync tests bench
+	$(BIN)/ruff format --check plantsync tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) var

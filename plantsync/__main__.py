@@ -1,0 +1,3 @@
+from plantsync.cli.main import main
+
+main()

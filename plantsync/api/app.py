@@ -1,0 +1,99 @@
+"""The FastAPI application: ``create_app(settings)`` wires state, error handlers and routers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from plantsync import __version__
+from plantsync.api.errors import error_body, install_error_handlers
+from plantsync.core.clock import SYSTEM_CLOCK, Clock
+from plantsync.core.config import Settings, get_settings
+from plantsync.core.db import Database, get_database
+
+
+class BodySizeLimit:
+    """Refuses request bodies over ``limit`` bytes with 413, before they reach a handler."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _too_large(send, self.limit)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await _too_large(send, self.limit)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    import json
+
+    body = json.dumps(
+        error_body("payload_too_large", f"The request body exceeds {limit} bytes")
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> FastAPI:
+    """The API application for ``settings`` (default: the environment's)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="PlantSync API",
+        version=__version__,
+        description="Plant data (machines, work orders, downtime, production, OEE) kept in "
+        'step with the plant\'s ERP. Every list answers `{"items": [...], "next_cursor": '
+        '...}`; every error answers `{"code", "message", "errors"}`.',
+    )
+    app.state.settings = settings
+    app.state.database = database or get_database(settings)
+    app.state.clock = clock
+    install_error_handlers(app)
+    _include_routers(app)
+    app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    # One line per router module; each module exposes ``router``.
+    from plantsync.api.routes import health
+
+    routers: list[Any] = [health.router]
+    for router in routers:
+        app.include_router(router)

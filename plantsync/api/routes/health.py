@@ -1,0 +1,40 @@
+"""Liveness and readiness probes for load balancers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from plantsync.api.deps import DatabaseDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "The database is not reachable"}})
+def readyz(db: DatabaseDep) -> Any:
+    """Ready when this process's own dependency, the database, answers and is at head."""
+    from plantsync.core.migrate import is_at_head
+
+    try:
+        with db.read_session() as session:
+            session.execute(text("SELECT 1"))
+        at_head = is_at_head(db)
+    except Exception as exc:
+        return JSONResponse(
+            {"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"},
+            status_code=503,
+        )
+    if not at_head:
+        return JSONResponse(
+            {"status": "unavailable", "database": "migrations are not at head"}, status_code=503
+        )
+    return {"status": "ready", "database": "ok"}

@@ -1,0 +1,51 @@
+"""The ``plantsync`` command: one typer app, one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from plantsync.errors import InputError, PlantSyncError, ValidationError
+
+app = typer.Typer(
+    name="plantsync",
+    help="PlantSync: plant data in one database, kept in step with the plant's ERP.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    # One line per command group module; each module exposes ``register(app)``.
+    from plantsync.cli import config_cmd
+
+    for module in (config_cmd,):
+        module.register(app)
+
+
+def main() -> None:
+    """Entry point: runs the app and turns our errors into a message and an exit code."""
+    from plantsync.cli.common import EXIT_FAILED, EXIT_USAGE, stderr
+
+    _register()
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        stderr.print("Aborted.")
+        raise SystemExit(EXIT_FAILED) from None
+    except PlantSyncError as exc:
+        stderr.print(f"Error: {exc.message}", markup=False, highlight=False)
+        if isinstance(exc, ValidationError):
+            for field, msgs in exc.errors.items():
+                for msg in msgs:
+                    stderr.print(f"  {field}: {msg}", markup=False, highlight=False)
+        raise SystemExit(EXIT_USAGE if isinstance(exc, InputError) else EXIT_FAILED) from None
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(EXIT_USAGE) from None
+        raise

@@ -1,0 +1,1 @@
+"""ERP connectors: one interface (``base.Connector``), one subpackage per ERP, a registry."""

@@ -1,0 +1,98 @@
+"""Shared fixtures. Each test that needs storage gets its own database: a fresh SQLite file,
+or a fresh PostgreSQL schema (dropped afterwards). ``db`` is parametrised over both.
+
+PostgreSQL comes from ``PLANTSYNC_TEST_POSTGRES_URL`` (default: the local server). When it does
+not answer, its tests are skipped with the reason, except under ``CI=true``, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from sqlmodel import SQLModel
+
+import plantsync.core.models  # noqa: F401 - registers every table
+from plantsync.core.config import Settings
+from plantsync.core.db import Database
+
+POSTGRES_URL = os.environ.get(
+    "PLANTSYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+_pg_state: dict[str, str | None] = {}
+
+
+def postgres_unavailable() -> str | None:
+    """Why PostgreSQL cannot be used (None when it answers). Checked once per session."""
+    if "reason" not in _pg_state:
+        try:
+            engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            engine.dispose()
+            _pg_state["reason"] = None
+        except Exception as exc:
+            _pg_state["reason"] = f"PostgreSQL at {POSTGRES_URL} does not answer: {exc}"
+    return _pg_state["reason"]
+
+
+def require_postgres() -> None:
+    reason = postgres_unavailable()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A database URL whose search_path is a fresh, empty schema (dropped after the test)."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database's URL, once per backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{(tmp_path / 'plantsync.db').as_posix()}"
+    url: str = request.getfixturevalue("pg_schema_url")
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Settings for a test hub: its own data dir and database, cheap password hashing."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        database_url=db_url,
+        secret_key="test-secret-key-" + uuid.uuid4().hex,  # type: ignore[arg-type]
+        encryption_keys=Fernet.generate_key().decode(),  # type: ignore[arg-type]
+        password_hash_cost="low",
+    )
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    """A ``Database`` on an empty schema with every table created."""
+    database = Database(settings.effective_database_url)
+    SQLModel.metadata.create_all(database.engine)
+    yield database
+    database.dispose()
