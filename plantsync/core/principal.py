@@ -26,6 +26,7 @@ class PrincipalKind(StrEnum):
     user = "user"
     service_account = "service_account"
     api_key = "api_key"
+    system = "system"  # the CLI acting on the database directly, or the scheduler
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,17 @@ class Principal:
     role: Role
     label: str
     machine_ids: frozenset[uuid.UUID] | None = None
+
+    @classmethod
+    def system(cls, tenant_id: uuid.UUID, label: str = "cli") -> Principal:
+        """The local admin: CLI commands run with the database's full trust."""
+        return cls(
+            kind=PrincipalKind.system,
+            subject_id=uuid.UUID(int=0),
+            tenant_id=tenant_id,
+            role=Role.admin,
+            label=label,
+        )
 
     def can_touch_machine(self, machine_id: uuid.UUID) -> bool:
         return self.machine_ids is None or machine_id in self.machine_ids

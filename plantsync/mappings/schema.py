@@ -1,0 +1,161 @@
+"""The mapping file format and its loader: ``mappings/<provider>.yaml``.
+
+A mapping file says, per entity and direction, where the entity lives in the ERP and how its
+canonical fields (``canonical.CANONICAL_FIELDS``) map to ERP fields::
+
+    provider: sap
+    entities:
+      machine:
+        inbound:
+          resource: API_EQUIPMENT/Equipment      # SAP SERVICE/EntitySet, Dataverse entity set,
+                                                 # Oracle resource
+          key: [Equipment, ValidityEndDate]      # ERP key fields, in order
+          changed_field: LastChangeDateTime      # for incremental pulls (optional)
+          reconcile: none                        # our_key | reference | none (see Reconcile)
+          reference_field: null                  # ERP field keeping our reference (reference)
+          create_only: false                     # a change is a cancellation + a new record
+          fields:                                # canonical field -> ERP field
+            machine_id: Equipment
+            name: EquipmentName
+          values:                                # canonical field -> {canonical: ERP value}
+            status: {running: "ESTO", down: "INAC"}
+          convert:                               # canonical field -> conversion (CONVERSIONS)
+            ideal_cycle_time_s: duration_s
+          constants: {MaintenanceOrderType: YA01}  # ERP field -> value, always sent (outbound)
+          defaults: {kind: maintenance}          # canonical field -> value when the ERP has none
+          options: {}                            # provider-specific (function imports, ...)
+          notes: "free text shown by `plantsync mappings show`"
+
+The file is validated when loaded: an unknown entity, direction, canonical field or conversion,
+or a missing key, is a ``MappingError`` naming the file, entity and field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources as importlib_resources
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from plantsync.connectors.base import Direction, EntityType, Reconcile, Resource
+from plantsync.errors import ConfigurationError
+from plantsync.mappings.canonical import CANONICAL_FIELDS
+
+CONVERSIONS: Mapping[str, str] = {
+    "str": "text as is (trimmed)",
+    "int": "whole number",
+    "decimal": "decimal number (Edm.Decimal strings, Oracle numbers)",
+    "bool": "boolean (true/false, X/blank)",
+    "datetime": "timestamp with zone; naive ERP values are read in the site's zone",
+    "date": "calendar date in the site's zone (start of day)",
+    "time": "time of day (Edm.Time PT8H30M)",
+    "duration_s": "seconds <-> the ERP's number of seconds",
+    "duration_min": "canonical seconds/minutes <-> ERP minutes",
+    "duration_h": "canonical minutes <-> ERP hours (decimal)",
+    "money_minor": "integer minor units <-> decimal major units",
+}
+
+
+class MappingError(ConfigurationError):
+    """A mapping file or override is invalid; the message names file, entity and field."""
+
+
+class EntityMapping(BaseModel):
+    """How one entity maps in one direction (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    resource: str = Field(min_length=1)
+    key: tuple[str, ...] = Field(min_length=1)
+    changed_field: str | None = None
+    reconcile: Reconcile = Reconcile.none
+    reference_field: str | None = None
+    create_only: bool = False
+    fields: dict[str, str] = Field(default_factory=dict)
+    values: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    convert: dict[str, str] = Field(default_factory=dict)
+    constants: dict[str, Any] = Field(default_factory=dict)
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+    notes: str | None = None
+
+    @field_validator("convert")
+    @classmethod
+    def _known_conversions(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = {f: c for f, c in v.items() if c not in CONVERSIONS}
+        if bad:
+            raise ValueError(
+                f"unknown conversion(s) {bad}; known: {', '.join(sorted(CONVERSIONS))}"
+            )
+        return v
+
+    def to_resource(self) -> Resource:
+        return Resource(
+            path=self.resource,
+            key=self.key,
+            changed_field=self.changed_field,
+            reconcile=self.reconcile,
+            reference_field=self.reference_field,
+            create_only=self.create_only,
+            options=dict(self.options),
+        )
+
+
+class ProviderMapping(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: str
+    entities: dict[EntityType, dict[Direction, EntityMapping]]
+
+    def get(self, entity: EntityType, direction: Direction) -> EntityMapping | None:
+        return self.entities.get(entity, {}).get(direction)
+
+    def resources(self) -> dict[EntityType, dict[Direction, Resource]]:
+        return {
+            entity: {d: m.to_resource() for d, m in by_dir.items()}
+            for entity, by_dir in self.entities.items()
+        }
+
+
+def parse_mapping(data: Any, *, source: str) -> ProviderMapping:
+    """Validate a mapping document; raises ``MappingError`` naming ``source`` and the field."""
+    try:
+        mapping = ProviderMapping.model_validate(data)
+    except PydanticValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise MappingError(f"mapping file {source} is invalid: {problems}") from exc
+    for entity, by_dir in mapping.entities.items():
+        known = CANONICAL_FIELDS[entity]
+        for direction, m in by_dir.items():
+            where = f"mapping file {source}, {entity.value} {direction.value}"
+            for section in ("fields", "values", "convert", "defaults"):
+                for name in getattr(m, section):
+                    if name not in known:
+                        raise MappingError(
+                            f"{where}: {section}.{name} is not a canonical field of "
+                            f"{entity.value} (known: {', '.join(known)})"
+                        )
+            if m.reconcile is Reconcile.reference and not m.reference_field:
+                raise MappingError(f"{where}: reconcile 'reference' needs reference_field")
+    return mapping
+
+
+@cache
+def load_default_mapping(provider: str) -> ProviderMapping:
+    """The mapping shipped for ``provider`` (``plantsync/mappings/<provider>.yaml``)."""
+    name = f"{provider}.yaml"
+    try:
+        text = importlib_resources.files("plantsync.mappings").joinpath(name).read_text("utf-8")
+    except FileNotFoundError:
+        raise MappingError(f"no default mapping file {name} for provider {provider!r}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise MappingError(f"mapping file {name} is not valid YAML: {exc}") from exc
+    return parse_mapping(data, source=name)
