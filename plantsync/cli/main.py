@@ -17,9 +17,9 @@ app = typer.Typer(
 
 def _register() -> None:
     # One line per command group module; each module exposes ``register(app)``.
-    from plantsync.cli import config_cmd
+    from plantsync.cli import config_cmd, sandbox_cmd
 
-    for module in (config_cmd,):
+    for module in (config_cmd, sandbox_cmd):
         module.register(app)
 
 
