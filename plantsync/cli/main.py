@@ -17,9 +17,9 @@ app = typer.Typer(
 
 def _register() -> None:
     # One line per command group module; each module exposes ``register(app)``.
-    from plantsync.cli import config_cmd, sandbox_cmd
+    from plantsync.cli import config_cmd, connectors_cmd, sandbox_cmd
 
-    for module in (config_cmd, sandbox_cmd):
+    for module in (config_cmd, connectors_cmd, sandbox_cmd):
         module.register(app)
 
 
@@ -29,7 +29,10 @@ def main() -> None:
 
     _register()
     try:
-        app(standalone_mode=False)
+        # In non-standalone mode click returns typer.Exit's code instead of raising it.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            raise SystemExit(code)
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except typer.Abort:
