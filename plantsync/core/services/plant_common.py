@@ -1,0 +1,188 @@
+"""What the plant services share: tenant-scoped lookups, keyset pages, partial updates and the
+bulk-upsert runner (per-item results, savepoints)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Select
+from sqlmodel import Session, SQLModel
+
+from plantsync.core.paging import check_limit, decode_cursor, encode_cursor, keyset_after
+from plantsync.errors import InputError, NotFoundError, ValidationError
+
+R = TypeVar("R")
+
+MAX_BULK_ITEMS = 10_000
+_CHUNK = 500
+
+
+def get_owned(session: Session, model: type[R], tenant_id: uuid.UUID, row_id: uuid.UUID, name: str) -> R:
+    """The row ``row_id`` of ``model`` in ``tenant_id``; ``NotFoundError`` (404) otherwise —
+    also when it exists in another tenant, so ids never leak across tenants."""
+    row = session.get(model, row_id)
+    if row is None or row.tenant_id != tenant_id:  # type: ignore[attr-defined]
+        raise NotFoundError(name, row_id)
+    return row
+
+
+def keyset_page(
+    session: Session,
+    stmt: Select[Any],
+    *,
+    order: Sequence[Any],
+    limit: int | None,
+    cursor: str | None,
+    descending: bool = False,
+) -> tuple[list[Any], str | None]:
+    """One page of ``stmt`` sorted by ``order`` (non-null columns ending in the id).
+
+    Returns the rows and the cursor of the next page (``None`` on the last page).
+    """
+    size = check_limit(limit)
+    if cursor:
+        values = decode_cursor(cursor, len(order))
+        stmt = stmt.where(keyset_after(order, values, descending=descending))
+    stmt = stmt.order_by(*[c.desc() if descending else c.asc() for c in order]).limit(size + 1)
+    rows = list(session.execute(stmt).scalars())
+    more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = encode_cursor([getattr(rows[-1], c.key) for c in order]) if more else None
+    return rows, next_cursor
+
+
+def changed_fields(row: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """The subset of ``values`` that differs from ``row``'s attributes."""
+    return {k: v for k, v in values.items() if getattr(row, k) != v}
+
+
+def apply_values(row: Any, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        setattr(row, key, value)
+
+
+def pydantic_errors(exc: PydanticValidationError) -> dict[str, list[str]]:
+    """A pydantic error as our ``{field: [messages]}``."""
+    errors: dict[str, list[str]] = {}
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err.get("loc", ())) or "item"
+        errors.setdefault(field, []).append(str(err.get("msg")))
+    return errors
+
+
+def validate_item(model: type[BaseModel], raw: Any) -> Any:
+    """``raw`` validated as ``model``; ``ValidationError`` naming each bad field otherwise."""
+    if isinstance(raw, model):
+        return raw
+    try:
+        return model.model_validate(raw)
+    except PydanticValidationError as exc:
+        raise ValidationError(pydantic_errors(exc)) from None
+
+
+# --- bulk upserts ----------------------------------------------------------------------------
+
+
+class BulkOutcome(StrEnum):
+    created = "created"
+    updated = "updated"
+    unchanged = "unchanged"
+    failed = "failed"
+
+
+class BulkItemResult(SQLModel):
+    index: int
+    key: str | None = None
+    outcome: BulkOutcome
+    id: uuid.UUID | None = None
+    message: str | None = None
+    errors: dict[str, list[str]] = {}
+
+
+class BulkResult(SQLModel):
+    """One result per item, in request order."""
+
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    results: list[BulkItemResult]
+
+
+def check_bulk_size(items: Sequence[Any]) -> None:
+    if not items:
+        raise ValidationError.single("items", "at least one item is required")
+    if len(items) > MAX_BULK_ITEMS:
+        raise ValidationError.single("items", f"at most {MAX_BULK_ITEMS} items per request")
+
+
+ItemHandler = Callable[[int, Any], BulkItemResult]
+
+
+def run_bulk(session: Session, items: Sequence[Any], handle: ItemHandler) -> BulkResult:
+    """Applies ``handle(index, item)`` to every item and commits what succeeded.
+
+    Not all-or-nothing: an item that fails (bad fields, unknown references, a conflict) gets a
+    ``failed`` result and the others are stored. Items run in chunks, each in a savepoint;
+    when the database refuses a chunk (e.g. a concurrent insert of the same key) the chunk is
+    replayed item by item, each in its own savepoint, so only the offending item fails.
+    """
+    check_bulk_size(items)
+    results: list[BulkItemResult] = []
+    for start in range(0, len(items), _CHUNK):
+        chunk = list(enumerate(items[start : start + _CHUNK], start=start))
+        results.extend(_run_chunk(session, chunk, handle))
+    session.commit()
+    counts = {o: sum(1 for r in results if r.outcome == o) for o in BulkOutcome}
+    return BulkResult(
+        created=counts[BulkOutcome.created],
+        updated=counts[BulkOutcome.updated],
+        unchanged=counts[BulkOutcome.unchanged],
+        failed=counts[BulkOutcome.failed],
+        results=results,
+    )
+
+
+def _run_chunk(
+    session: Session, chunk: Iterable[tuple[int, Any]], handle: ItemHandler
+) -> list[BulkItemResult]:
+    chunk = list(chunk)
+    try:
+        with session.begin_nested():
+            results = [_guarded(handle, i, item) for i, item in chunk]
+            session.flush()
+        return results
+    except IntegrityError:
+        pass
+    out = []
+    for i, item in chunk:
+        try:
+            with session.begin_nested():
+                result = _guarded(handle, i, item)
+                session.flush()
+        except IntegrityError:
+            result = BulkItemResult(
+                index=i,
+                outcome=BulkOutcome.failed,
+                message="refused by the database (a concurrent write of the same key?)",
+            )
+        out.append(result)
+    return out
+
+
+def _guarded(handle: ItemHandler, index: int, item: Any) -> BulkItemResult:
+    try:
+        return handle(index, item)
+    except InputError as exc:
+        return BulkItemResult(
+            index=index,
+            outcome=BulkOutcome.failed,
+            message=exc.message,
+            errors=getattr(exc, "errors", {}) or {},
+        )
