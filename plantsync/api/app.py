@@ -12,6 +12,7 @@ from plantsync.api.errors import error_body, install_error_handlers
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.config import Settings, get_settings
 from plantsync.core.db import Database, get_database
+from plantsync.core.security import hub_keys
 
 
 class BodySizeLimit:
@@ -84,6 +85,8 @@ def create_app(
     app.state.settings = settings
     app.state.database = database or get_database(settings)
     app.state.clock = clock
+    # Resolved now: on PostgreSQL without keys the app refuses to start (ConfigurationError).
+    app.state.keys = hub_keys(settings)
     install_error_handlers(app)
     _include_routers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
@@ -92,8 +95,15 @@ def create_app(
 
 def _include_routers(app: FastAPI) -> None:
     # One line per router module; each module exposes ``router``.
-    from plantsync.api.routes import health
+    from plantsync.api.routes import account, api_keys, audit, health, service_accounts, users
 
-    routers: list[Any] = [health.router]
+    routers: list[Any] = [
+        health.router,
+        account.router,
+        users.router,
+        service_accounts.router,
+        api_keys.router,
+        audit.router,
+    ]
     for router in routers:
         app.include_router(router)

@@ -40,7 +40,12 @@ class Settings(BaseSettings):
     password_hash_cost: Literal["default", "low"] = Field(
         default="default", description="'low' is for tests only: a cheap KDF cost."
     )
-    login_max_failures: int = Field(default=5, ge=1, description="Failed logins per window.")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per account per window."
+    )
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed logins per client address per window."
+    )
     login_failure_window_seconds: int = Field(default=300, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"

@@ -4,34 +4,17 @@ One module per area; each helper of the sync engine, API and CLI imports the mod
 from here.
 """
 
-from plantsync.core.models.change import ChangeCounter, ChangeTracked, OriginKind
-from plantsync.core.models.downtime import AndonCall, DowntimeEvent
-from plantsync.core.models.maintenance import (
-    FailureMode,
-    RootCause,
-    SparePart,
-    WorkOrder,
-    WorkOrderLabor,
-    WorkOrderPart,
-)
-from plantsync.core.models.plant import Machine, MachineStatusChange, Site
+from plantsync.core.models.accounts import ApiKey, LoginFailure, RefreshToken, ServiceAccount, User
+from plantsync.core.models.audit import AuditEntry
 from plantsync.core.models.tenancy import Tenant, TenantPublic
 
 __all__ = [
-    "AndonCall",
-    "ChangeCounter",
-    "ChangeTracked",
-    "DowntimeEvent",
-    "FailureMode",
-    "Machine",
-    "MachineStatusChange",
-    "OriginKind",
-    "RootCause",
-    "Site",
-    "SparePart",
+    "ApiKey",
+    "AuditEntry",
+    "LoginFailure",
+    "RefreshToken",
+    "ServiceAccount",
     "Tenant",
     "TenantPublic",
-    "WorkOrder",
-    "WorkOrderLabor",
-    "WorkOrderPart",
+    "User",
 ]
