@@ -6,15 +6,40 @@ from here.
 
 from plantsync.core.models.accounts import ApiKey, LoginFailure, RefreshToken, ServiceAccount, User
 from plantsync.core.models.audit import AuditEntry
+from plantsync.core.models.change import ChangeCounter, ChangeTracked, OriginKind
+from plantsync.core.models.downtime import AndonCall, DowntimeEvent
+from plantsync.core.models.maintenance import (
+    FailureMode,
+    RootCause,
+    SparePart,
+    WorkOrder,
+    WorkOrderLabor,
+    WorkOrderPart,
+)
+from plantsync.core.models.plant import Machine, MachineStatusChange, Site
 from plantsync.core.models.tenancy import Tenant, TenantPublic
 
 __all__ = [
+    "AndonCall",
     "ApiKey",
     "AuditEntry",
+    "ChangeCounter",
+    "ChangeTracked",
+    "DowntimeEvent",
+    "FailureMode",
     "LoginFailure",
+    "Machine",
+    "MachineStatusChange",
+    "OriginKind",
     "RefreshToken",
+    "RootCause",
     "ServiceAccount",
+    "Site",
+    "SparePart",
     "Tenant",
     "TenantPublic",
     "User",
+    "WorkOrder",
+    "WorkOrderLabor",
+    "WorkOrderPart",
 ]
