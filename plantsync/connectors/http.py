@@ -8,16 +8,20 @@
   *not* re-sent: ``AmbiguousWriteError`` tells the caller to reconcile first.
 - ``translate_transport_error``: httpx's exceptions become our typed errors with a message an
   admin can act on (DNS, refused, TLS and the CA problem, timeout).
+- ``classify_status``: the generic meaning of an HTTP status (401, 403, 404, 429, 5xx), for
+  protocol classifiers to fall back on after reading their ERP's error body.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
@@ -26,7 +30,11 @@ import httpx
 from plantsync.errors import (
     AmbiguousWriteError,
     ConnectorError,
+    ERPAuthenticationError,
     ERPConfigurationError,
+    ERPNotFoundError,
+    ERPPermissionError,
+    FatalError,
     RetriableError,
     ThrottledError,
     UnavailableError,
@@ -41,17 +49,26 @@ Classifier = Callable[[httpx.Response], None]
 """Raises the typed error a response stands for; returns for a success."""
 
 
+# Transport errors raised before the request left us: safe to re-send even a write.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How hard ``send`` tries: at most ``max_attempts`` attempts (the first included) within
+    ``max_total_s`` seconds; between them full-jitter exponential backoff capped at
+    ``max_delay_s``, or exactly what the ERP's ``Retry-After`` asks."""
+
     max_attempts: int = 5
     base_delay_s: float = 0.5
     max_delay_s: float = 30.0
     max_total_s: float = 120.0
 
-    def backoff(self, attempt: int) -> float:
-        """Full-jitter exponential backoff for the ``attempt``-th retry (1-based)."""
-        cap = min(self.max_delay_s, self.base_delay_s * (2 ** (attempt - 1)))
-        return random.uniform(0, cap)  # noqa: S311 - jitter, not cryptography
+    def backoff(self, attempt: int, *, rng: random.Random | None = None) -> float:
+        """Full-jitter exponential backoff for the ``attempt``-th retry (1-based):
+        uniform in ``[0, min(max_delay_s, base_delay_s * 2**(attempt-1))]``."""
+        cap = min(self.max_delay_s, self.base_delay_s * (2 ** max(0, attempt - 1)))
+        return (rng or random).uniform(0, cap)
 
 
 def build_client(config: ConnectorConfig, *, auth: httpx.Auth | None = None) -> httpx.Client:
@@ -79,24 +96,38 @@ def ssl_context(
         return False
     ctx = ssl.create_default_context()
     if ca_bundle_pem:
-        ctx.load_verify_locations(cadata=ca_bundle_pem)
+        try:
+            ctx.load_verify_locations(cadata=ca_bundle_pem)
+        except (ssl.SSLError, ValueError) as exc:
+            raise ERPConfigurationError(
+                "tls.ca_bundle_pem is not a readable PEM bundle of CA certificates "
+                f"({type(exc).__name__})",
+                provider=provider or None,
+            ) from None
     return ctx
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """``Retry-After`` as seconds (delta-seconds or an HTTP date), or None."""
-    value = response.headers.get("Retry-After")
+def retry_after_seconds(
+    response: httpx.Response, *, now: Callable[[], float] = time.time
+) -> float | None:
+    """``Retry-After`` as seconds from now (delta-seconds or an HTTP date), or None when the
+    header is absent or unreadable. A date in the past is 0; a date without zone is UTC."""
+    value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = when.timestamp() - now()
+    if not math.isfinite(seconds):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return max(0.0, seconds)
 
 
 def send(
@@ -122,14 +153,12 @@ def send(
     while True:
         attempt += 1
         try:
-            response = client.send(request)
-            try:
-                response.read()
-            finally:
-                response.close()
+            response = _send_once(client, request)
         except httpx.TransportError as exc:
-            err = translate_transport_error(exc, provider=provider, url=str(request.url))
-            if not idempotent and not isinstance(exc, httpx.ConnectError):
+            err = translate_transport_error(
+                exc, provider=provider, url=str(request.url), entity=entity
+            )
+            if not idempotent and not isinstance(exc, _NOT_SENT):
                 raise AmbiguousWriteError(
                     f"the answer to {request.method} {request.url.path} was lost ({err.detail}); "
                     "it may have been applied",
@@ -144,6 +173,8 @@ def send(
             classify(response)
             return response
         except ThrottledError as err:
+            if err.retry_after is None:
+                err.retry_after = retry_after_seconds(response)
             _wait_or_raise(err, attempt, started, policy, sleep, err.retry_after)
         except UnavailableError as err:
             if not idempotent:
@@ -157,6 +188,16 @@ def send(
             _wait_or_raise(err, attempt, started, policy, sleep, retry_after_seconds(response))
 
 
+def _send_once(client: httpx.Client, request: httpx.Request) -> httpx.Response:
+    """One exchange, body read in full (a connection dropped mid-body raises here)."""
+    response = client.send(request, stream=True)
+    try:
+        response.read()
+    finally:
+        response.close()
+    return response
+
+
 def _wait_or_raise(
     err: RetriableError,
     attempt: int,
@@ -165,6 +206,11 @@ def _wait_or_raise(
     sleep: Callable[[float], None],
     retry_after: float | None,
 ) -> None:
+    """Sleep before the next attempt, or raise ``err`` when the attempts or time are spent.
+
+    ``Retry-After`` is honoured as given (never shortened); if it would overrun the time
+    budget we give up at once rather than hammer the ERP before it asked.
+    """
     delay = retry_after if retry_after is not None else policy.backoff(attempt)
     elapsed = time.monotonic() - started
     if attempt >= policy.max_attempts or elapsed + delay > policy.max_total_s:
@@ -174,53 +220,157 @@ def _wait_or_raise(
 
 
 def translate_transport_error(
-    exc: httpx.TransportError, *, provider: str, url: str
+    exc: httpx.TransportError, *, provider: str, url: str, entity: str | None = None
 ) -> ConnectorError:
-    """httpx's transport exception as our typed error, with an actionable message."""
-    host = httpx.URL(url).host
+    """httpx's transport exception as our typed error, with an actionable message.
+
+    TLS problems and unknown host names are ``ERPConfigurationError`` (fix the connection);
+    refused connections, timeouts, temporary DNS failures and broken connections are
+    ``UnavailableError`` (retriable).
+    """
+    err = _translate(exc, provider=provider, host=httpx.URL(url).host)
+    if entity is None:
+        return err
+    return type(err)(err.detail, provider=provider, entity=entity)
+
+
+def _translate(exc: httpx.TransportError, *, provider: str, host: str) -> ConnectorError:
     text = str(exc)
-    if isinstance(exc, httpx.ConnectError):
-        lowered = text.lower()
-        if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
-            return ERPConfigurationError(
-                f"TLS handshake with {host} failed: {_tls_reason(text)}. If the ERP uses an "
-                "internal CA, give the connection its CA bundle (tls.ca_bundle_pem / --ca-bundle)",
-                provider=provider,
-            )
-        if (
-            "name or service not known" in lowered
-            or "nodename nor servname" in lowered
-            or ("temporary failure in name resolution" in lowered)
-            or "getaddrinfo" in lowered
-            or "no address associated" in lowered
-        ):
-            return ERPConfigurationError(
-                f"DNS lookup of {host} failed: check base_url's host name", provider=provider
-            )
-        if "refused" in lowered:
-            return UnavailableError(
-                f"connection to {host} refused: is the ERP up and is the port in base_url right?",
-                provider=provider,
-            )
-        return UnavailableError(f"could not connect to {host}: {text}", provider=provider)
-    if isinstance(exc, httpx.TimeoutException):
+    lowered = text.lower()
+    if isinstance(exc, httpx.ConnectTimeout):
         return UnavailableError(
-            f"{host} did not answer in time ({type(exc).__name__})", provider=provider
+            f"could not connect to {host} in time: is the host reachable from here (firewall, "
+            "VPN, proxy) and is the port in base_url right?",
+            provider=provider,
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return _connect_error(exc, host, lowered, provider)
+    if isinstance(exc, httpx.TimeoutException):
+        what = "answer" if isinstance(exc, httpx.ReadTimeout) else "respond"
+        return UnavailableError(
+            f"{host} did not {what} in time ({type(exc).__name__}): the ERP is slow or "
+            "overloaded; a longer timeout may help",
+            provider=provider,
         )
     return UnavailableError(
-        f"the connection to {host} broke off ({type(exc).__name__})", provider=provider
+        f"the connection to {host} broke off ({type(exc).__name__}: {text or 'no detail'})",
+        provider=provider,
     )
 
 
-def _tls_reason(text: str) -> str:
-    if (
-        "unable to get local issuer certificate" in text
-        or "self-signed" in text
-        or ("self signed" in text)
+def _connect_error(
+    exc: httpx.ConnectError, host: str, lowered: str, provider: str
+) -> ConnectorError:
+    if _is_tls(exc, lowered):
+        return ERPConfigurationError(
+            f"TLS handshake with {host} failed: {_tls_reason(str(exc))}",
+            provider=provider,
+        )
+    if "temporary failure in name resolution" in lowered or "try again" in lowered:
+        return UnavailableError(
+            f"DNS lookup of {host} failed for now (temporary failure in name resolution): "
+            "check the DNS servers of this host and base_url's host name",
+            provider=provider,
+        )
+    if any(
+        marker in lowered
+        for marker in (
+            "name or service not known",
+            "nodename nor servname",
+            "getaddrinfo",
+            "no address associated",
+            "name resolution",
+        )
     ):
-        return "the server's certificate is signed by a CA this connection does not trust"
-    if "hostname mismatch" in text or "doesn't match" in text:
-        return "the certificate does not name this host"
-    if "expired" in text:
-        return "the server's certificate has expired"
+        return ERPConfigurationError(
+            f"DNS lookup of {host} failed: no such host; check base_url's host name",
+            provider=provider,
+        )
+    if "refused" in lowered:
+        return UnavailableError(
+            f"connection to {host} refused: is the ERP up and is the port in base_url right?",
+            provider=provider,
+        )
+    if "unreachable" in lowered:
+        return UnavailableError(
+            f"{host} is unreachable from here (network or firewall)", provider=provider
+        )
+    return UnavailableError(f"could not connect to {host}: {exc}", provider=provider)
+
+
+def _is_tls(exc: BaseException, lowered: str) -> bool:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError | ssl.CertificateError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return any(m in lowered for m in ("certificate", "ssl", "tls"))
+
+
+def _tls_reason(text: str) -> str:
+    lowered = text.lower()
+    if any(
+        m in lowered
+        for m in ("unable to get local issuer certificate", "self-signed", "self signed")
+    ):
+        return (
+            "the server's certificate is signed by a CA this connection does not trust. If the "
+            "ERP uses an internal CA, give the connection that CA's certificate as its CA "
+            "bundle (tls.ca_bundle_pem)"
+        )
+    if (
+        "hostname mismatch" in lowered
+        or "doesn't match" in lowered
+        or "ip address mismatch" in lowered
+    ):
+        return "the server's certificate does not name this host: check base_url's host name"
+    if "expired" in lowered:
+        return "the server's certificate has expired: the ERP's administrators must renew it"
+    if "not yet valid" in lowered:
+        return "the server's certificate is not valid yet: check the clocks of both hosts"
+    if (
+        "wrong version number" in lowered
+        or "record layer failure" in lowered
+        or "http request" in lowered
+    ):
+        return "the server did not speak TLS: is the port in base_url an HTTPS port?"
     return text
+
+
+def classify_status(
+    response: httpx.Response, *, provider: str, entity: str | None = None, detail: str = ""
+) -> None:
+    """The generic meaning of a response's status: returns for 1xx-3xx, else raises.
+
+    Protocol classifiers call this after reading their ERP's error body (``detail``).
+
+    Raises:
+        ERPAuthenticationError (401), ERPPermissionError (403), ERPNotFoundError (404),
+        ThrottledError (429, with ``Retry-After``), UnavailableError (500/502/503/504),
+        FatalError (any other 4xx/5xx).
+    """
+    status = response.status_code
+    if status < 400:
+        return
+    where = f"{response.request.method} {response.request.url.path}"
+    suffix = f": {detail}" if detail else ""
+    kind: type[ConnectorError]
+    if status == 429:
+        raise ThrottledError(
+            f"the ERP asked us to slow down (429){suffix}",
+            retry_after=retry_after_seconds(response),
+            provider=provider,
+            entity=entity,
+            status=status,
+        )
+    if status == 401:
+        kind, text = ERPAuthenticationError, f"the ERP refused the credentials (401) on {where}"
+    elif status == 403:
+        kind, text = ERPPermissionError, f"the credentials lack an authorisation (403) for {where}"
+    elif status == 404:
+        kind, text = ERPNotFoundError, f"{where} does not exist (404)"
+    elif status in (500, 502, 503, 504):
+        kind, text = UnavailableError, f"{where} answered {status}"
+    else:
+        kind, text = FatalError, f"{where} answered {status}"
+    raise kind(text + suffix, provider=provider, entity=entity, status=status)
