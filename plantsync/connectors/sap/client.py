@@ -1,0 +1,400 @@
+"""The SAP Gateway (OData V2) wire protocol: URLs, auth, CSRF, paging, ``$batch``, errors.
+
+- Service root ``{base_url}/sap/opu/odata/sap/{SERVICE}/``; basic auth; ``sap-client`` on every
+  request when the connection names one.
+- CSRF: a token is fetched (``x-csrf-token: Fetch`` on a GET, with the session cookies the
+  client keeps) before the first modifying request or ``$batch`` of a service; when the server
+  answers 403 "CSRF token validation failed" (the session expired), it is fetched again and
+  the request retried once.
+- Paging: ``__next`` (server-driven, ``$skiptoken``) followed to the end, else ``$top``/``$skip``;
+  the rows read are checked against ``$inlinecount`` so a silently truncated pull fails loudly.
+- ``classify_sap_response``: one function turns an answer into our typed errors, with SAP's own
+  message (``error.message.value``, the ``sap-message`` header) in the text.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from plantsync.connectors.base import ConnectorConfig
+from plantsync.connectors.http import RetryPolicy, retry_after_seconds, send
+from plantsync.connectors.pagination import ODataV2NextPaginator
+from plantsync.connectors.sap.batch import BatchRequest, BatchResponse, build_batch, parse_batch
+from plantsync.connectors.sap.metadata import ServiceModel, parse_metadata
+from plantsync.errors import (
+    ERPAuthenticationError,
+    ERPNotFoundError,
+    ERPPermissionError,
+    ERPValidationError,
+    FatalError,
+    ThrottledError,
+    UnavailableError,
+)
+
+log = logging.getLogger(__name__)
+SERVICE_ROOT = "sap/opu/odata/sap"
+_CSRF_FAILED = "csrf token validation failed"
+
+
+class CsrfTokenError(ERPPermissionError):
+    """403: the CSRF token is missing or expired (fetch a new one and retry once)."""
+
+
+def sap_error_message(response: httpx.Response) -> str:
+    """SAP's own words for a failed answer (see ``error_text``), or the HTTP status."""
+    return error_text(response.content, response.headers) or f"HTTP {response.status_code}"
+
+
+def error_text(body: bytes, headers: Mapping[str, str]) -> str:
+    """SAP's message in an error body (``error.message.value``, inner details) and in the
+    ``sap-message`` header; else the start of a non-HTML body."""
+    texts: list[str] = []
+    try:
+        error = json.loads(body).get("error", {}) if body.strip() else {}
+    except (ValueError, AttributeError):
+        error = {}
+    if isinstance(error, Mapping):
+        message = error.get("message")
+        value = message.get("value") if isinstance(message, Mapping) else message
+        if value:
+            texts.append(str(value))
+        inner = error.get("innererror")
+        details = inner.get("errordetails") if isinstance(inner, Mapping) else None
+        for detail in details if isinstance(details, list) else []:
+            text = detail.get("message") if isinstance(detail, Mapping) else None
+            if text and str(text) not in texts:
+                texts.append(str(text))
+    texts += [t for t in _sap_message_header(headers) if t not in texts]
+    if not texts:
+        text = body.decode("utf-8", "replace").strip()
+        if text and not text.startswith("<"):
+            texts.append(text[:200])
+    return "; ".join(texts)
+
+
+def _sap_message_header(headers: Mapping[str, str]) -> list[str]:
+    raw = headers.get("sap-message")
+    if not raw:
+        return []
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return [raw]
+    out = [str(data.get("message"))] if data.get("message") else []
+    for detail in data.get("details") or []:
+        if isinstance(detail, Mapping) and detail.get("message"):
+            out.append(str(detail["message"]))
+    return out
+
+
+def classify_sap_response(response: httpx.Response, *, entity: str | None = None) -> None:
+    """Raise the typed error a SAP Gateway answer stands for; return for a success.
+
+    Raises:
+        ERPAuthenticationError (401), CsrfTokenError / ERPPermissionError (403),
+        ERPNotFoundError (404), ThrottledError (429), UnavailableError (500, 502-504),
+        ERPValidationError (other 4xx: the record's values), FatalError (anything else).
+    """
+    status = response.status_code
+    if status < 400:
+        return
+    ctx: dict[str, Any] = {"provider": "sap", "entity": entity, "status": status}
+    if status == 401:
+        raise ERPAuthenticationError("SAP rejected the user name or password (401)", **ctx)
+    if status == 403:
+        if (
+            response.headers.get("x-csrf-token", "").lower() == "required"
+            or _CSRF_FAILED in response.text.lower()
+        ):
+            raise CsrfTokenError("CSRF token validation failed (403)", **ctx)
+        raise ERPPermissionError(
+            f"the SAP user lacks an authorisation (403): {sap_error_message(response)}", **ctx
+        )
+    if status == 404:
+        raise ERPNotFoundError(
+            f"{response.request.url.path} was not found (404): {sap_error_message(response)}",
+            **ctx,
+        )
+    if status == 429:
+        raise ThrottledError(
+            "SAP asked us to slow down (429)", retry_after=retry_after_seconds(response), **ctx
+        )
+    if status in (500, 502, 503, 504):
+        raise UnavailableError(f"SAP answered {status}: {sap_error_message(response)}", **ctx)
+    if 400 <= status < 500:
+        raise ERPValidationError(f"SAP refused it ({status}): {sap_error_message(response)}", **ctx)
+    raise FatalError(f"SAP answered {status}: {sap_error_message(response)}", **ctx)
+
+
+class SapClient:
+    """One connection's conversation with a SAP Gateway (services, metadata, CSRF tokens)."""
+
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        http: httpx.Client,
+        *,
+        username: str,
+        password: str,
+        sap_client: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.http = http
+        self.sap_client = sap_client
+        self._sleep = sleep
+        token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+        self._auth_header = f"Basic {token}"
+        self._csrf: dict[str, str] = {}
+        self._models: dict[str, ServiceModel] = {}
+
+    # --- URLs and plain requests -----------------------------------------------------------
+
+    def service_url(self, service: str) -> str:
+        return f"{self.config.base_url.rstrip('/')}/{SERVICE_ROOT}/{service}/"
+
+    def service_path(self, service: str) -> str:
+        return httpx.URL(self.service_url(service)).path
+
+    def _request(
+        self,
+        method: str,
+        url: str | httpx.URL,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Request:
+        merged = dict(params or {})
+        target = httpx.URL(str(url))
+        if self.sap_client and "sap-client" not in target.params:
+            merged["sap-client"] = self.sap_client
+        all_headers = {"Authorization": self._auth_header, "Accept": "application/json"}
+        all_headers.update(headers or {})
+        return self.http.build_request(
+            method, target, params=merged or None, headers=all_headers, content=content
+        )
+
+    def get(
+        self,
+        url: str | httpx.URL,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        entity: str | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> httpx.Response:
+        """A GET with retries; raises the typed error of a failed answer."""
+        request = self._request("GET", url, params=params, headers=headers)
+        return send(
+            self.http,
+            request,
+            classify=lambda r: classify_sap_response(r, entity=entity),
+            policy=policy or self.config.retry,
+            idempotent=True,
+            provider="sap",
+            entity=entity,
+            sleep=self._sleep,
+        )
+
+    def metadata(self, service: str) -> ServiceModel:
+        """The service's ``$metadata`` model, fetched once per client and parsed once."""
+        model = self._models.get(service)
+        if model is None:
+            response = self.get(
+                self.service_url(service) + "$metadata", headers={"Accept": "application/xml"}
+            )
+            model = self.remember_metadata(service, response.content)
+        return model
+
+    def has_metadata(self, service: str) -> bool:
+        return service in self._models
+
+    def remember_metadata(self, service: str, xml: bytes) -> ServiceModel:
+        """Parse and keep a service's ``$metadata`` (fetched by the caller)."""
+        model = parse_metadata(xml, service=service)
+        self._models[service] = model
+        return model
+
+    # --- CSRF and writes -------------------------------------------------------------------
+
+    def csrf_token(self, service: str, *, refresh: bool = False) -> str:
+        """The service's CSRF token (fetched with ``x-csrf-token: Fetch`` when needed)."""
+        if refresh or service not in self._csrf:
+            response = self.get(self.service_url(service), headers={"x-csrf-token": "Fetch"})
+            self._csrf[service] = response.headers.get("x-csrf-token", "")
+        return self._csrf[service]
+
+    def write(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        entity: str | None = None,
+    ) -> httpx.Response:
+        """A modifying request (never re-sent when its answer is lost) with a CSRF token."""
+        content = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        return self._with_csrf(
+            service,
+            lambda token: self._request(
+                method,
+                self.service_url(service) + path,
+                params=params,
+                headers={**headers, "x-csrf-token": token},
+                content=content,
+            ),
+            entity=entity,
+        )
+
+    def _with_csrf(
+        self,
+        service: str,
+        build: Callable[[str], httpx.Request],
+        *,
+        entity: str | None,
+        classify: Callable[[httpx.Response], None] | None = None,
+    ) -> httpx.Response:
+        check = classify or (lambda r: classify_sap_response(r, entity=entity))
+        for attempt in (1, 2):
+            token = self.csrf_token(service, refresh=attempt == 2)
+            try:
+                return send(
+                    self.http,
+                    build(token),
+                    classify=check,
+                    policy=self.config.retry,
+                    idempotent=False,
+                    provider="sap",
+                    entity=entity,
+                    sleep=self._sleep,
+                )
+            except CsrfTokenError:
+                if attempt == 2:
+                    raise
+                log.info("SAP rejected the CSRF token of %s; fetching a new one", service)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def batch(
+        self,
+        service: str,
+        changesets: Sequence[Sequence[BatchRequest]],
+        *,
+        entity: str | None = None,
+    ) -> list[list[BatchResponse]]:
+        """Send ``changesets`` as one ``$batch``; one list of responses per changeset."""
+        content_type, body = build_batch(changesets)
+
+        def classify(response: httpx.Response) -> None:
+            classify_sap_response(response, entity=entity)
+            if response.status_code != 202 and not response.headers.get(
+                "content-type", ""
+            ).startswith("multipart/mixed"):
+                raise UnavailableError(
+                    f"$batch answered {response.status_code} without a multipart body",
+                    provider="sap",
+                    entity=entity,
+                )
+
+        response = self._with_csrf(
+            service,
+            lambda token: self._request(
+                "POST",
+                self.service_url(service) + "$batch",
+                headers={"Content-Type": content_type, "x-csrf-token": token},
+                content=body,
+            ),
+            entity=entity,
+            classify=classify,
+        )
+        return parse_batch(
+            response.headers.get("content-type", ""), response.content, expected=len(changesets)
+        )
+
+    # --- reading collections -------------------------------------------------------------
+
+    def iter_collection(
+        self,
+        service: str,
+        entity_set: str,
+        params: Mapping[str, str],
+        *,
+        entity: str | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The rows of ``entity_set`` page by page, following ``__next`` to the end.
+
+        Raises:
+            UnavailableError: fewer rows arrived than the server's ``$inlinecount`` said
+                (a truncated pull), or an answer was not OData JSON.
+        """
+        base = self.service_url(service) + entity_set
+        size = self.config.page_size
+        query = {"$format": "json", "$inlinecount": "allpages", "$top": str(size), **params}
+        paginator = ODataV2NextPaginator(client_page_size=size)
+        url: str | httpx.URL = base
+        total: int | None = None
+        seen = 0
+        while True:
+            body = self._json(self.get(url, params=query, entity=entity), entity=entity)
+            rows = _rows(body)
+            total = _count(body) if total is None else total
+            seen += len(rows)
+            if rows:
+                yield rows
+            nxt = paginator.next_page(body, page_len=len(rows))
+            if nxt is None:
+                break
+            if nxt.url:
+                url, query = httpx.URL(self.service_url(service)).join(nxt.url), {}
+            else:
+                query = {**query, **{k: str(v) for k, v in (nxt.params or {}).items()}}
+                query.pop("$inlinecount", None)
+        if total is not None and seen < total:
+            raise UnavailableError(
+                f"{entity_set}: the server announced {total} rows but sent {seen}; "
+                "the pull is incomplete and was not accepted",
+                provider="sap",
+                entity=entity,
+            )
+
+    def _json(self, response: httpx.Response, *, entity: str | None) -> Mapping[str, Any]:
+        try:
+            body = response.json()
+        except ValueError:
+            kind = response.headers.get("content-type", "no content type")
+            raise UnavailableError(
+                f"SAP answered {response.request.url.path} with {kind}, not OData JSON "
+                "(a login page or a proxy in between?)",
+                provider="sap",
+                entity=entity,
+            ) from None
+        if not isinstance(body, Mapping):
+            raise UnavailableError("SAP answered with unexpected JSON", provider="sap")
+        return body
+
+
+def _rows(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    d = body.get("d", body)
+    if isinstance(d, list):
+        return [r for r in d if isinstance(r, dict)]
+    results = d.get("results", []) if isinstance(d, Mapping) else []
+    return [r for r in results if isinstance(r, dict)]
+
+
+def _count(body: Mapping[str, Any]) -> int | None:
+    d = body.get("d", body)
+    raw = d.get("__count") if isinstance(d, Mapping) else None
+    try:
+        return int(raw) if raw is not None else None
+    except (TypeError, ValueError):
+        return None
