@@ -1,0 +1,547 @@
+"""``OracleConnector``: Oracle Fusion Cloud REST as a PlantSync connector.
+
+Entities (defaults in ``mappings/oracle.yaml``): machines from ``installedBaseAssets``,
+production work orders from manufacturing ``workOrders``, maintenance work orders to
+``maintenanceWorkOrders``, downtime and production data to the resources the mapping names.
+
+- Pulls follow ``hasMore``/``offset`` to the end with ``limit`` always set, ordered by the
+  change date and the key so pages neither skip nor repeat rows, and check the row count
+  against ``totalResults``. Incremental pulls filter ``changed_field >= watermark`` with ``q``.
+- Pushes go as batches (all-or-none on the server): a refused batch is split in halves and
+  sent again until the bad record stands alone and is reported as that record's error.
+- Reconciliation: ``reference`` resources keep our reference in a field (``find`` queries it
+  before a create is repeated); ``our_key`` resources are written with ``Upsert-Mode``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from typing_extensions import override
+
+from plantsync.connectors.auth import OAuth2ClientCredentials
+from plantsync.connectors.base import (
+    ConnectionTestResult,
+    Connector,
+    ConnectorConfig,
+    Cursor,
+    Direction,
+    EntitySupport,
+    EntityType,
+    ERPRecord,
+    Page,
+    PushRecord,
+    PushResult,
+    Reconcile,
+    Resource,
+    key_string,
+)
+from plantsync.connectors.http import RetryPolicy, build_client, translate_transport_error
+from plantsync.connectors.oracle.client import (
+    DEFAULT_API_VERSION,
+    DEFAULT_FRAMEWORK_VERSION,
+    MAX_LIMIT,
+    PROVIDER,
+    BatchPart,
+    Condition,
+    OracleClient,
+    format_value,
+    parse_timestamp,
+)
+from plantsync.connectors.pagination import OffsetHasMorePaginator
+from plantsync.errors import (
+    AmbiguousWriteError,
+    ConnectorError,
+    ERPAuthenticationError,
+    ERPConfigurationError,
+    ERPNotFoundError,
+    ERPPermissionError,
+    RecordError,
+    UnavailableError,
+)
+
+log = logging.getLogger(__name__)
+
+_BASIC = ("username", "password")
+_OAUTH = ("token_url", "client_id", "client_secret", "scope")
+
+
+class OracleAuthConfig(BaseModel):
+    """An Oracle connection's credentials and protocol settings.
+
+    Exactly one of: basic auth (``username``, ``password``) or OAuth2 client credentials
+    (``token_url``, ``client_id``, ``client_secret``, ``scope``; e.g. an IDCS/IAM token URL
+    ``https://idcs-xxxx.identity.oraclecloud.com/oauth2/v1/token``).
+
+    ``rest_framework_version`` (1-9, default 4) sets ``REST-Framework-Version`` and the
+    ``q`` syntax; ``api_version`` the resource version in the path.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    username: str | None = None
+    password: SecretStr | None = None
+    token_url: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    scope: str | None = None
+    rest_framework_version: int = Field(default=DEFAULT_FRAMEWORK_VERSION, ge=1, le=9)
+    api_version: str = Field(default=DEFAULT_API_VERSION, pattern=r"^\d+(\.\d+)*$")
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> Self:
+        basic = [f for f in _BASIC if getattr(self, f)]
+        oauth = [f for f in _OAUTH if getattr(self, f)]
+        if basic and oauth:
+            raise ValueError(
+                "give either basic auth (username, password) or OAuth2 client credentials "
+                "(token_url, client_id, client_secret, scope), not both"
+            )
+        if not basic and not oauth:
+            raise ValueError(
+                "missing credentials: give username and password (basic auth), or token_url, "
+                "client_id, client_secret and scope (OAuth2 client credentials)"
+            )
+        shape, given, name = (_BASIC, basic, "basic auth") if basic else (_OAUTH, oauth, "OAuth2")
+        missing = [f for f in shape if f not in given]
+        if missing:
+            raise ValueError(f"{name} also needs: {', '.join(missing)}")
+        if self.token_url and not self.token_url.startswith(("https://", "http://")):
+            raise ValueError("token_url must be an http(s) URL")
+        return self
+
+    @property
+    def uses_oauth(self) -> bool:
+        return self.token_url is not None
+
+    def http_auth(self) -> httpx.Auth:
+        if self.uses_oauth:
+            assert self.token_url and self.client_id and self.client_secret
+            return OAuth2ClientCredentials(
+                token_url=self.token_url,
+                client_id=self.client_id,
+                client_secret=self.client_secret.get_secret_value(),
+                scope=self.scope,
+                provider=PROVIDER,
+            )
+        assert self.username and self.password
+        return httpx.BasicAuth(self.username, self.password.get_secret_value())
+
+
+@dataclass
+class _Op:
+    """One planned write: a record at ``index`` of the push, as a batch part."""
+
+    index: int
+    record: PushRecord
+    operation: str  # create | update | upsert
+    payload: dict[str, Any]
+    key: str | None = None
+
+
+class OracleConnector(Connector):
+    """Oracle Fusion Cloud REST (see the module docstring)."""
+
+    provider = "oracle"
+    display_name = "Oracle"
+    auth_model = OracleAuthConfig
+    supports = frozenset(
+        {
+            EntitySupport(EntityType.machine, Direction.inbound),
+            EntitySupport(EntityType.work_order, Direction.inbound),
+            EntitySupport(EntityType.work_order, Direction.outbound),
+            EntitySupport(EntityType.downtime, Direction.outbound),
+            EntitySupport(EntityType.production_data, Direction.outbound),
+        }
+    )
+    default_batch_size: ClassVar[int] = 100
+
+    def __init__(self, config: ConnectorConfig, *, client: httpx.Client | None = None) -> None:
+        if not isinstance(config.auth, OracleAuthConfig):
+            raise ERPConfigurationError(
+                "the connection's auth is not an Oracle auth config", provider=PROVIDER
+            )
+        self.auth: OracleAuthConfig = config.auth
+        self._http_auth = self.auth.http_auth()
+        super().__init__(config, client=client)
+        if client is not None and client.auth is None:
+            # A client handed in (tests, a shared pool) still authenticates as the connection.
+            client.auth = self._http_auth
+        self.oracle = OracleClient(
+            self.client,
+            base_url=config.base_url,
+            api_version=self.auth.api_version,
+            framework_version=self.auth.rest_framework_version,
+            policy=config.retry,
+        )
+
+    @override
+    def _make_client(self) -> httpx.Client:
+        return build_client(self.config, auth=self._http_auth)
+
+    # -- test ----------------------------------------------------------------------------
+
+    @override
+    def test(self) -> ConnectionTestResult:
+        started = time.monotonic()
+        paths = sorted(
+            {r.path for by_dir in self.config.resources.values() for r in by_dir.values()}
+        )
+        success, message = self._diagnose(paths)
+        return ConnectionTestResult(success, int((time.monotonic() - started) * 1000), message)
+
+    def _diagnose(self, paths: Sequence[str]) -> tuple[bool, str]:
+        if not paths:
+            return False, "the mapping names no Oracle resource to check"
+        missing: list[str] = []
+        try:
+            for path in paths:
+                try:
+                    self._probe(path)
+                except ERPNotFoundError:
+                    missing.append(path)
+        except ERPAuthenticationError as err:
+            return False, self._auth_message(err)
+        except ERPPermissionError as err:
+            return False, (
+                f"Oracle accepted the credentials but denied access (403) to {err.detail}; "
+                "give the user a role with the privilege to read and write these resources"
+            )
+        except ConnectorError as err:
+            return False, err.detail
+        except httpx.TransportError as exc:  # e.g. from the token endpoint request
+            return False, translate_transport_error(
+                exc, provider=PROVIDER, url=self.config.base_url
+            ).detail
+        if missing and len(missing) == len(paths):
+            return False, (
+                f"Oracle answered 404 for {self.oracle.resource_url(missing[0])}: no Fusion REST "
+                f"service at this path; check base_url (the pod's URL, without /fscmRestApi)"
+            )
+        if missing:
+            tried = ", ".join(f"{p} ({self.oracle.resource_url(p)})" for p in missing)
+            return (
+                False,
+                f"Connected to Oracle, but resources the mapping needs are missing (404): {tried}",
+            )
+        return True, f"Successfully connected to Oracle ({', '.join(paths)})"
+
+    def _probe(self, path: str) -> None:
+        try:
+            self.oracle.get_collection(
+                path, {"limit": "1", "onlyData": "true"}, policy=RetryPolicy(max_attempts=1)
+            )
+        except ERPPermissionError as err:
+            raise ERPPermissionError(self.oracle.resource_url(path), provider=PROVIDER) from err
+
+    def _auth_message(self, err: ERPAuthenticationError) -> str:
+        if "token endpoint" in err.detail:
+            return err.detail
+        if self.auth.uses_oauth:
+            return (
+                "Oracle refused the bearer token (401): check that the OAuth client's scope "
+                "grants access to this Fusion pod and that the client maps to a Fusion user"
+            )
+        return f"Oracle refused the credentials of user {self.auth.username!r} (401): check username and password"
+
+    # -- pull ----------------------------------------------------------------------------
+
+    @override
+    def pull(self, entity: EntityType, *, since: Cursor | None = None) -> Iterator[Page]:
+        res = self.config.resource(entity, Direction.inbound)
+        limit = max(1, min(self.config.page_size, int(res.options.get("max_limit", MAX_LIMIT))))
+        params = self._pull_params(res, since, limit)
+        paginator = OffsetHasMorePaginator(limit)
+        watermark = since.watermark if since else None
+        seen = 0
+        total: int | None = None
+        while True:
+            body = self.oracle.get_collection(res.path, params, entity=entity.value)
+            if total is None and isinstance(body.get("totalResults"), int | str):
+                total = int(body["totalResults"])
+            records = [self._record(res, item) for item in body["items"]]
+            seen += len(records)
+            for r in records:
+                if r.changed_at and (watermark is None or r.changed_at > watermark):
+                    watermark = r.changed_at
+            nxt = paginator.next_page(body, page_len=len(records))
+            if nxt is None:
+                self._check_complete(res, seen, total, entity)
+                yield Page(records, cursor=Cursor(watermark=watermark))
+                return
+            yield Page(records)
+            params = {k: v for k, v in params.items() if k != "totalResults"}
+            params.update(nxt.params or {})
+
+    def _pull_params(self, res: Resource, since: Cursor | None, limit: int) -> dict[str, str]:
+        order = [f"{res.changed_field}:asc"] if res.changed_field else []
+        order += [f"{k}:asc" for k in res.key]
+        params = {
+            "onlyData": "true",
+            "limit": str(limit),
+            "offset": "0",
+            "totalResults": "true",
+            "orderBy": ",".join(order),
+        }
+        if since and since.watermark and res.changed_field:
+            # >= rather than >: rows changed in the same instant as the watermark are not lost.
+            params["q"] = self.oracle.q([Condition(res.changed_field, ">=", since.watermark)])
+        if res.options.get("fields"):
+            params["fields"] = ",".join(res.options["fields"])
+        return params
+
+    def _check_complete(
+        self, res: Resource, seen: int, total: int | None, entity: EntityType
+    ) -> None:
+        if total is not None and seen < total:
+            raise UnavailableError(
+                f"the pull of {res.path} ended after {seen} of {total} rows (totalResults): "
+                "rows were deleted during the pull or the server truncated it; pull again",
+                provider=PROVIDER,
+                entity=entity.value,
+            )
+
+    def _record(self, res: Resource, item: Mapping[str, Any]) -> ERPRecord:
+        fields = {k: v for k, v in item.items() if k != "links"}
+        try:
+            key = key_string([fields[k] for k in res.key])
+        except KeyError as exc:
+            raise ERPConfigurationError(
+                f"{res.path} rows have no key field {exc.args[0]!r}: fix key in the mapping",
+                provider=PROVIDER,
+            ) from None
+        changed = parse_timestamp(fields.get(res.changed_field)) if res.changed_field else None
+        return ERPRecord(key=key, fields=fields, changed_at=changed)
+
+    # -- find ----------------------------------------------------------------------------
+
+    @override
+    def find(self, entity: EntityType, reference: str) -> ERPRecord | None:
+        res = self._reconcile_resource(entity)
+        field = res.reference_field or (res.key[0] if res.reconcile is Reconcile.our_key else None)
+        if field is None:
+            raise ERPConfigurationError(
+                f"{res.path} cannot be reconciled: the mapping names no reference_field",
+                provider=PROVIDER,
+                entity=entity.value,
+            )
+        params = {
+            "onlyData": "true",
+            "limit": "2",
+            "q": self.oracle.q([Condition(field, "=", reference)]),
+            "orderBy": ",".join(f"{k}:asc" for k in res.key),
+        }
+        items = self.oracle.get_collection(res.path, params, entity=entity.value)["items"]
+        if len(items) > 1:
+            log.warning(
+                "%s has several rows with %s=%s; using the first", res.path, field, reference
+            )
+        return self._record(res, items[0]) if items else None
+
+    def _reconcile_resource(self, entity: EntityType) -> Resource:
+        by_dir = self.config.resources.get(entity, {})
+        res = by_dir.get(Direction.outbound) or by_dir.get(Direction.inbound)
+        return res or self.config.resource(entity, Direction.outbound)
+
+    # -- push ----------------------------------------------------------------------------
+
+    @override
+    def push(self, entity: EntityType, records: Sequence[PushRecord]) -> list[PushResult]:
+        res = self.config.resource(entity, Direction.outbound)
+        results: list[PushResult | None] = [None] * len(records)
+        ops: list[_Op] = []
+        for index, record in enumerate(records):
+            try:
+                ops.append(self._plan(entity, res, index, record))
+            except RecordError as err:
+                results[index] = PushResult(record.local_id, error=err)
+        size = max(1, int(res.options.get("batch_size", self.default_batch_size)))
+        for start in range(0, len(ops), size):
+            self._write(entity, res, ops[start : start + size], results)
+        return [
+            r if r is not None else PushResult(records[i].local_id) for i, r in enumerate(results)
+        ]
+
+    def _plan(self, entity: EntityType, res: Resource, index: int, record: PushRecord) -> _Op:
+        payload = {k: format_value(v) for k, v in record.fields.items()}
+        if record.erp_key:
+            if res.create_only:
+                raise self._record_error(
+                    entity, record, f"{res.path} records cannot be changed once created"
+                )
+            return _Op(index, record, "update", _without(payload, res.key), key=record.erp_key)
+        payload = {k: v for k, v in payload.items() if not (k in res.key and v is None)}
+        if res.reconcile is Reconcile.our_key:
+            payload[res.reference_field or res.key[0]] = record.reference or record.local_id
+            return _Op(index, record, "upsert", payload)
+        if res.reconcile is Reconcile.reference and res.reference_field and record.reference:
+            payload[res.reference_field] = record.reference
+        if record.maybe_sent:
+            return self._reconciled(entity, res, index, record, payload)
+        return _Op(index, record, "create", payload)
+
+    def _reconciled(
+        self,
+        entity: EntityType,
+        res: Resource,
+        index: int,
+        record: PushRecord,
+        payload: dict[str, Any],
+    ) -> _Op:
+        """An earlier create may have landed: look it up; update it if found, else create."""
+        if res.reconcile is not Reconcile.reference or not record.reference:
+            raise self._record_error(
+                entity,
+                record,
+                f"an earlier create may have reached Oracle and {res.path} cannot be reconciled: "
+                "check Oracle for this record before sending it again",
+            )
+        found = self.find(entity, record.reference)
+        if found is None:
+            return _Op(index, record, "create", payload)
+        return _Op(index, record, "update", _without(payload, res.key), key=found.key)
+
+    def _write(
+        self, entity: EntityType, res: Resource, ops: list[_Op], results: list[PushResult | None]
+    ) -> None:
+        """Write ``ops``; a refused batch is split in halves until the bad record stands alone."""
+        if not ops:
+            return
+        try:
+            answers = self._send_ops(entity, res, ops)
+        except RecordError as err:
+            if len(ops) == 1:
+                op = ops[0]
+                results[op.index] = PushResult(
+                    op.record.local_id, error=self._tag(err, entity, op.record)
+                )
+                return
+            mid = len(ops) // 2
+            self._write(entity, res, ops[:mid], results)
+            self._write(entity, res, ops[mid:], results)
+            return
+        except AmbiguousWriteError:
+            self._recover(entity, res, ops, results)
+            return
+        for op, answer in zip(ops, answers, strict=True):
+            results[op.index] = self._result(res, op, answer)
+
+    def _send_ops(
+        self, entity: EntityType, res: Resource, ops: Sequence[_Op]
+    ) -> list[dict[str, Any]]:
+        if len(ops) == 1 or not self._batchable(res):
+            return [self._send_one(entity, res, op) for op in ops]
+        parts = [
+            BatchPart(str(op.index), self._part_path(res, op), op.operation, op.payload)
+            for op in ops
+        ]
+        idempotent = all(op.operation != "create" for op in ops)
+        answers = self.oracle.batch(parts, idempotent=idempotent, entity=entity.value)
+        return [answers[str(op.index)] for op in ops]
+
+    def _send_one(self, entity: EntityType, res: Resource, op: _Op) -> dict[str, Any]:
+        if op.operation == "update":
+            assert op.key is not None
+            return self.oracle.update(
+                res.path, self._url_key(res, op.key), op.payload, entity=entity.value
+            )
+        return self.oracle.create(
+            res.path, op.payload, upsert=op.operation == "upsert", entity=entity.value
+        )
+
+    def _recover(
+        self,
+        entity: EntityType,
+        res: Resource,
+        ops: Sequence[_Op],
+        results: list[PushResult | None],
+    ) -> None:
+        """The answer to a write was lost: re-send updates/upserts (idempotent); look creates
+        up by our reference first, and never re-send a create that cannot be reconciled."""
+        for op in ops:
+            record = op.record
+            if op.operation == "create":
+                if res.reconcile is not Reconcile.reference or not record.reference:
+                    results[op.index] = PushResult(
+                        record.local_id,
+                        error=self._record_error(
+                            entity,
+                            record,
+                            f"the answer to the create was lost and {res.path} cannot be "
+                            "reconciled: check Oracle for this record before sending it again",
+                        ),
+                    )
+                    continue
+                found = self.find(entity, record.reference)
+                if found is not None:
+                    results[op.index] = PushResult(record.local_id, erp_key=found.key, created=True)
+                    continue
+            try:
+                answer = self._send_one(entity, res, op)
+            except RecordError as err:
+                results[op.index] = PushResult(
+                    record.local_id, error=self._tag(err, entity, record)
+                )
+                continue
+            except AmbiguousWriteError as err:
+                results[op.index] = PushResult(
+                    record.local_id,
+                    error=self._record_error(
+                        entity, record, f"{err.detail}; reconcile before re-sending"
+                    ),
+                )
+                continue
+            results[op.index] = self._result(res, op, answer)
+
+    def _result(self, res: Resource, op: _Op, answer: Mapping[str, Any]) -> PushResult:
+        if op.operation == "update" and op.key is not None:
+            return PushResult(op.record.local_id, erp_key=op.key)
+        source = answer if all(k in answer for k in res.key) else op.payload
+        if not all(source.get(k) is not None for k in res.key):
+            detail = f"Oracle wrote the record but its answer carries no {', '.join(res.key)}"
+            error = RecordError(detail, provider=PROVIDER, record_key=op.record.local_id)
+            return PushResult(op.record.local_id, error=error)
+        key = key_string([source[k] for k in res.key])
+        return PushResult(op.record.local_id, erp_key=key, created=op.operation == "create")
+
+    def _batchable(self, res: Resource) -> bool:
+        return not res.path.startswith("/") and bool(res.options.get("batch", True))
+
+    def _part_path(self, res: Resource, op: _Op) -> str:
+        if op.operation == "update":
+            assert op.key is not None
+            return f"/{res.path}/{self._url_key(res, op.key)}"
+        return f"/{res.path}"
+
+    def _url_key(self, res: Resource, key: str) -> str:
+        if len(res.key) != 1:
+            raise ERPConfigurationError(
+                f"{res.path} has a composite key; Oracle addresses items by one key field",
+                provider=PROVIDER,
+            )
+        return key
+
+    def _record_error(self, entity: EntityType, record: PushRecord, detail: str) -> RecordError:
+        return RecordError(
+            detail, provider=PROVIDER, entity=entity.value, record_key=record.local_id
+        )
+
+    def _tag(self, err: RecordError, entity: EntityType, record: PushRecord) -> RecordError:
+        """The ERP's refusal as this record's error (same type, with the record's context)."""
+        return type(err)(
+            err.detail,
+            provider=PROVIDER,
+            entity=entity.value,
+            record_key=record.local_id,
+            status=err.status,
+        )
+
+
+def _without(payload: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k not in keys}
