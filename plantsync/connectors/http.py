@@ -148,7 +148,7 @@ def send(
         AmbiguousWriteError: a non-idempotent request may have been applied; not re-sent.
         FatalError / RecordError: from ``classify`` (not retried).
     """
-    started = time.monotonic()
+    budget = _Budget(policy, sleep)
     attempt = 0
     while True:
         attempt += 1
@@ -167,7 +167,7 @@ def send(
                 ) from exc
             if not isinstance(err, RetriableError):
                 raise err from exc
-            _wait_or_raise(err, attempt, started, policy, sleep, None)
+            budget.wait_or_raise(err, attempt, None)
             continue
         try:
             classify(response)
@@ -175,7 +175,7 @@ def send(
         except ThrottledError as err:
             if err.retry_after is None:
                 err.retry_after = retry_after_seconds(response)
-            _wait_or_raise(err, attempt, started, policy, sleep, err.retry_after)
+            budget.wait_or_raise(err, attempt, err.retry_after)
         except UnavailableError as err:
             if not idempotent:
                 raise AmbiguousWriteError(
@@ -185,7 +185,7 @@ def send(
                     entity=entity,
                     status=response.status_code,
                 ) from err
-            _wait_or_raise(err, attempt, started, policy, sleep, retry_after_seconds(response))
+            budget.wait_or_raise(err, attempt, retry_after_seconds(response))
 
 
 def _send_once(client: httpx.Client, request: httpx.Request) -> httpx.Response:
@@ -198,25 +198,33 @@ def _send_once(client: httpx.Client, request: httpx.Request) -> httpx.Response:
     return response
 
 
-def _wait_or_raise(
-    err: RetriableError,
-    attempt: int,
-    started: float,
-    policy: RetryPolicy,
-    sleep: Callable[[float], None],
-    retry_after: float | None,
-) -> None:
-    """Sleep before the next attempt, or raise ``err`` when the attempts or time are spent.
+class _Budget:
+    """One ``send``'s retry budget. Time spent counts the waits as asked, so an injected
+    ``sleep`` (tests) is accounted exactly like a real one."""
 
-    ``Retry-After`` is honoured as given (never shortened); if it would overrun the time
-    budget we give up at once rather than hammer the ERP before it asked.
-    """
-    delay = retry_after if retry_after is not None else policy.backoff(attempt)
-    elapsed = time.monotonic() - started
-    if attempt >= policy.max_attempts or elapsed + delay > policy.max_total_s:
-        raise err
-    log.info("retrying after %.2fs (attempt %d): %s", delay, attempt, err.detail)
-    sleep(delay)
+    def __init__(self, policy: RetryPolicy, sleep: Callable[[float], None]) -> None:
+        self.policy = policy
+        self.sleep = sleep
+        self.started = time.monotonic()
+        self.unslept = 0.0  # waits asked for minus the time they really took
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started + self.unslept
+
+    def wait_or_raise(self, err: RetriableError, attempt: int, retry_after: float | None) -> None:
+        """Sleep before the next attempt, or raise ``err`` when the attempts or time are spent.
+
+        ``Retry-After`` is honoured as given (never shortened); if it would overrun the time
+        budget we give up at once rather than hammer the ERP before it asked.
+        """
+        policy = self.policy
+        delay = retry_after if retry_after is not None else policy.backoff(attempt)
+        if attempt >= policy.max_attempts or self.elapsed() + delay > policy.max_total_s:
+            raise err
+        log.info("retrying after %.2fs (attempt %d): %s", delay, attempt, err.detail)
+        before = time.monotonic()
+        self.sleep(delay)
+        self.unslept += max(0.0, delay - (time.monotonic() - before))
 
 
 def translate_transport_error(
