@@ -95,7 +95,7 @@ def create_app(
 
 def _include_routers(app: FastAPI) -> None:
     # One line per router module; each module exposes ``router``.
-    from plantsync.api.routes import account, api_keys, audit, health, service_accounts, users
+    from plantsync.api.routes import account, api_keys, audit, erp, health, service_accounts, users
 
     routers: list[Any] = [
         health.router,
@@ -104,6 +104,7 @@ def _include_routers(app: FastAPI) -> None:
         service_accounts.router,
         api_keys.router,
         audit.router,
+        erp.router,
     ]
     for router in routers:
         app.include_router(router)

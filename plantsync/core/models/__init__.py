@@ -8,6 +8,13 @@ from plantsync.core.models.accounts import ApiKey, LoginFailure, RefreshToken, S
 from plantsync.core.models.audit import AuditEntry
 from plantsync.core.models.change import ChangeCounter, ChangeTracked, OriginKind
 from plantsync.core.models.downtime import AndonCall, DowntimeEvent
+from plantsync.core.models.integration import (
+    Connection,
+    ExternalLink,
+    SyncCursor,
+    SyncLog,
+    SyncRecordError,
+)
 from plantsync.core.models.maintenance import (
     FailureMode,
     RootCause,
@@ -25,7 +32,9 @@ __all__ = [
     "AuditEntry",
     "ChangeCounter",
     "ChangeTracked",
+    "Connection",
     "DowntimeEvent",
+    "ExternalLink",
     "FailureMode",
     "LoginFailure",
     "Machine",
@@ -36,6 +45,9 @@ __all__ = [
     "ServiceAccount",
     "Site",
     "SparePart",
+    "SyncCursor",
+    "SyncLog",
+    "SyncRecordError",
     "Tenant",
     "TenantPublic",
     "User",
