@@ -67,11 +67,18 @@ def _request_validation(_req: Request, exc: Exception) -> JSONResponse:
 
 def _http_exception(_req: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-        exc.status_code, "http_error"
-    )
+    code = {
+        400: "bad_request",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+    }.get(exc.status_code, "http_error")
+    message = str(exc.detail)
+    if exc.status_code == 400 and "parsing the body" in message:
+        # Starlette's words for a body that is not UTF-8 (or not form data): say what we expect.
+        code, message = "invalid_json", "The request body must be UTF-8 encoded JSON"
     return JSONResponse(
-        error_body(code, str(exc.detail)),
+        error_body(code, message),
         status_code=exc.status_code,
         headers=getattr(exc, "headers", None),
     )

@@ -17,9 +17,31 @@ app = typer.Typer(
 
 def _register() -> None:
     # One line per command group module; each module exposes ``register(app)``.
-    from plantsync.cli import config_cmd, connectors_cmd, sandbox_cmd
+    from plantsync.cli import (
+        api_keys_cmd,
+        config_cmd,
+        connectors_cmd,
+        db_cmd,
+        keys_cmd,
+        sandbox_cmd,
+        serve_cmd,
+        service_accounts_cmd,
+        tenants_cmd,
+        users_cmd,
+    )
 
-    for module in (config_cmd, connectors_cmd, sandbox_cmd):
+    for module in (
+        api_keys_cmd,
+        config_cmd,
+        connectors_cmd,
+        db_cmd,
+        keys_cmd,
+        sandbox_cmd,
+        serve_cmd,
+        service_accounts_cmd,
+        tenants_cmd,
+        users_cmd,
+    ):
         module.register(app)
 
 
@@ -48,7 +70,8 @@ def main() -> None:
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
         import click
 
-        if isinstance(exc, click.ClickException):
+        # Typer vendors its own click: its usage errors derive from TyperException.
+        if isinstance(exc, click.ClickException | typer.TyperException) and hasattr(exc, "show"):
             exc.show()
             raise SystemExit(EXIT_USAGE) from None
         raise

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         default=20, ge=1, description="Failed logins per client address per window."
     )
     login_failure_window_seconds: int = Field(default=300, ge=1)
+    auto_migrate: bool = Field(
+        default=True,
+        description="Migrate the database to the latest schema when `serve` or a CLI command "
+        "starts (PostgreSQL: under an advisory lock). Off: run `plantsync db upgrade` yourself.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     log_retention_days: int = Field(default=90, ge=1, description="Sync logs older are pruned.")

@@ -91,6 +91,16 @@ def get_user(*, session: Session, tenant_id: uuid.UUID, user_id: uuid.UUID) -> U
     return user
 
 
+def find_user_id(*, session: Session, tenant_id: uuid.UUID, email: str) -> uuid.UUID:
+    """The id of the tenant's user with ``email`` (case-insensitive)."""
+    user = session.exec(
+        select(User).where(User.tenant_id == tenant_id, User.email == email.strip().lower())
+    ).first()
+    if user is None:
+        raise NotFoundError("User", email)
+    return user.id
+
+
 def update_user(
     *,
     session: Session,
