@@ -106,5 +106,8 @@ def _include_routers(app: FastAPI) -> None:
         audit.router,
         erp.router,
     ]
+    from plantsync.api.routes import production, shifts, workforce
+
+    routers += [production.router, shifts.router, workforce.router]
     for router in routers:
         app.include_router(router)

@@ -24,7 +24,9 @@ from plantsync.core.models.maintenance import (
     WorkOrderPart,
 )
 from plantsync.core.models.plant import Machine, MachineStatusChange, Site
+from plantsync.core.models.production import CycleSubmission, ProductionRun
 from plantsync.core.models.tenancy import Tenant, TenantPublic
+from plantsync.core.models.workforce import CrewCheckIn, ShiftSchedule
 
 __all__ = [
     "AndonCall",
@@ -33,6 +35,8 @@ __all__ = [
     "ChangeCounter",
     "ChangeTracked",
     "Connection",
+    "CrewCheckIn",
+    "CycleSubmission",
     "DowntimeEvent",
     "ExternalLink",
     "FailureMode",
@@ -40,9 +44,11 @@ __all__ = [
     "Machine",
     "MachineStatusChange",
     "OriginKind",
+    "ProductionRun",
     "RefreshToken",
     "RootCause",
     "ServiceAccount",
+    "ShiftSchedule",
     "Site",
     "SparePart",
     "SyncCursor",

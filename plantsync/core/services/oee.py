@@ -1,4 +1,5 @@
-"""OEE by the standard definitions, as pure functions (no I/O): interval arithmetic and factors.
+"""OEE by the standard definitions: pure interval arithmetic and factors, then
+``oee_snapshot``, which gathers one machine's inputs for a window from the database.
 
 Definitions (the inputs are measured over one machine and one window)::
 
@@ -22,6 +23,13 @@ Edges, each reported as an :class:`OEEFlag` instead of an error or a silent clam
   long (or counts booked outside the run). The raw value is returned, not clamped, so the
   wrong master data shows instead of hiding behind 100 %; OEE may then exceed 1 as well.
 
+- ``no_shift_schedule`` (snapshot only): the machine works no shift schedule (neither its own
+  nor its site's), so the whole window counts as scheduled time, as for a 24/7 line.
+
+A snapshot measures up to "now" (a window reaching into the future ends now). Counts belong to
+the window by their ``recorded_at`` (the end of the counter's period). Downtime events still
+open count until the window's end.
+
 Refused inputs (a :class:`~plantsync.errors.ValidationError` naming the field): negative
 times or counts, run time above planned time, good above total, an ideal cycle time <= 0.
 """
@@ -29,11 +37,28 @@ times or counts, run time above planned time, good above total, an ideal cycle t
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from plantsync.core.clock import SYSTEM_CLOCK, Clock
+from plantsync.core.models.downtime import DowntimeEvent
+from plantsync.core.models.plant import Machine
+from plantsync.core.models.production import (
+    CycleSubmission,
+    OEEFlagPublic,
+    OEEInputsPublic,
+    OEESnapshot,
+    ProductionRun,
+)
+from plantsync.core.principal import Principal
+from plantsync.core.services.plant_common import get_owned
+from plantsync.core.services.shifts import machine_occurrences
 from plantsync.errors import ValidationError
 
 Interval = tuple[datetime, datetime]
@@ -255,7 +280,133 @@ def _combine(factors: Sequence[float | None]) -> float | None:
     return None
 
 
+# --- the snapshot: inputs from the database --------------------------------------------------
+
+#: The longest window a snapshot computes (shift occurrences are expanded day by day).
+MAX_WINDOW = timedelta(days=366)
+
+
+def oee_snapshot(
+    *,
+    session: Session,
+    principal: Principal,
+    machine_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    clock: Clock = SYSTEM_CLOCK,
+) -> OEESnapshot:
+    """One machine's OEE over ``[start, end)`` with the inputs used and the edges met.
+
+    Raises:
+        ValidationError: ``to`` not after ``from``, or a window over 366 days.
+        NotFoundError: the machine is not in the caller's tenant.
+    """
+    if end <= start:
+        raise ValidationError.single("to", "must be after from")
+    if end - start > MAX_WINDOW:
+        raise ValidationError.single("to", "the window may span at most 366 days")
+    machine = get_owned(session, Machine, principal.tenant_id, machine_id, "Machine")
+    end = max(start, min(end, clock.now()))
+    window = [(start, end)] if end > start else []
+    _, shifts, has_schedule = machine_occurrences(
+        session=session, machine=machine, start=start, end=end
+    )
+    scheduled = intersect(window, [(o.start, o.end) for o in shifts]) if has_schedule else window
+    planned_stops, breakdowns = _downtime(session, machine, start, end)
+    planned = subtract(scheduled, planned_stops)
+    unplanned = intersect(planned, breakdowns)
+    planned_s, unplanned_s = seconds(planned), seconds(unplanned)
+    good, scrap, ideal = _counts(session, machine, start, end)
+    inputs = OEEInputs(
+        planned_time_s=planned_s,
+        run_time_s=planned_s - unplanned_s,
+        ideal_cycle_time_s=ideal,
+        total_count=good + scrap,
+        good_count=good,
+    )
+    factors = compute_oee(inputs)
+    flags = list(factors.flags)
+    if not has_schedule:
+        flags.insert(0, _NO_SCHEDULE)
+    return OEESnapshot(
+        machine_id=machine.id, start=start, end=end, availability=factors.availability,
+        performance=factors.performance, quality=factors.quality, oee=factors.oee,
+        inputs=OEEInputsPublic(
+            scheduled_time_s=seconds(scheduled), planned_stop_s=seconds(scheduled) - planned_s,
+            planned_time_s=planned_s, unplanned_downtime_s=unplanned_s,
+            run_time_s=inputs.run_time_s, ideal_cycle_time_s=ideal, total_count=good + scrap,
+            good_count=good, scrap_count=scrap, shift_schedule=has_schedule,
+        ),
+        flags=[OEEFlagPublic(code=f.code.value, message=f.message) for f in flags],
+    )  # fmt: skip
+
+
+_NO_SCHEDULE = OEEFlag(
+    OEEFlagCode.no_shift_schedule,
+    "The machine works no shift schedule (neither its own nor its site's): the whole window "
+    "counts as scheduled time.",
+)
+
+
+def _downtime(
+    session: Session, machine: Machine, start: datetime, end: datetime
+) -> tuple[list[Interval], list[Interval]]:
+    """The machine's planned stops and breakdowns overlapping the window (open ones to ``end``)."""
+    events = session.exec(
+        select(DowntimeEvent).where(
+            DowntimeEvent.tenant_id == machine.tenant_id,
+            DowntimeEvent.machine_id == machine.id,
+            col(DowntimeEvent.started_at) < end,
+            or_(col(DowntimeEvent.ended_at).is_(None), col(DowntimeEvent.ended_at) > start),
+        )
+    ).all()
+    planned: list[Interval] = []
+    breakdowns: list[Interval] = []
+    for event in events:
+        interval = (max(event.started_at, start), min(event.ended_at or end, end))
+        (planned if event.planned else breakdowns).append(interval)
+    return planned, breakdowns
+
+
+def _counts(
+    session: Session, machine: Machine, start: datetime, end: datetime
+) -> tuple[int, int, float | None]:
+    """Good and scrap counted in the window, and the count-weighted ideal cycle time (a run's
+    own ideal cycle time wins over the machine's; ``None`` if some counted parts have none)."""
+    rows = session.execute(
+        select(
+            func.coalesce(func.sum(CycleSubmission.good_count), 0),
+            func.coalesce(func.sum(CycleSubmission.scrap_count), 0),
+            ProductionRun.ideal_cycle_time_s,
+        )
+        .select_from(CycleSubmission)
+        .outerjoin(ProductionRun, col(ProductionRun.id) == CycleSubmission.run_id)
+        .where(
+            CycleSubmission.tenant_id == machine.tenant_id,
+            CycleSubmission.machine_id == machine.id,
+            col(CycleSubmission.recorded_at) >= start,
+            col(CycleSubmission.recorded_at) < end,
+        )
+        .group_by(col(ProductionRun.ideal_cycle_time_s))
+    ).all()
+    good = scrap = 0
+    ideal_time = 0.0
+    known = True
+    for row_good, row_scrap, run_ideal in rows:
+        good, scrap = good + int(row_good), scrap + int(row_scrap)
+        ideal = run_ideal if run_ideal is not None else machine.ideal_cycle_time_s
+        if ideal is None:
+            known = False
+        else:
+            ideal_time += ideal * (int(row_good) + int(row_scrap))
+    total = good + scrap
+    if total == 0:
+        return 0, 0, machine.ideal_cycle_time_s
+    return good, scrap, (ideal_time / total if known else None)
+
+
 __all__ = [
+    "MAX_WINDOW",
     "Interval",
     "OEEFactors",
     "OEEFlag",
@@ -264,6 +415,7 @@ __all__ = [
     "compute_oee",
     "intersect",
     "merge",
+    "oee_snapshot",
     "seconds",
     "subtract",
     "validate_inputs",
