@@ -11,7 +11,7 @@ create whose answer was lost is an update when sent again.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -92,12 +92,20 @@ class DynamicsConnector(Connector):
         }
     )
 
-    def __init__(self, config: ConnectorConfig, *, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        *,
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         """Args:
         config: the connection; ``config.auth`` must validate as ``DynamicsAuthConfig``.
         client: an ``httpx.Client`` to use (tests); the connector installs its OAuth2
             auth on it and sends token requests through it too.
+        sleep: how retries wait (``Retry-After``, backoff); tests pass a recorder.
         """
+        self.sleep = sleep
         self.auth = DataverseAuth(_auth_config(config), base_url=config.base_url)
         super().__init__(config, client=client)
         if client is not None:
@@ -359,6 +367,7 @@ class DynamicsConnector(Connector):
             idempotent=True,
             provider=PROVIDER,
             entity=entity.value if entity else None,
+            sleep=self.sleep,
         )
 
     def _resource(self, entity: EntityType, direction: Direction) -> Resource:

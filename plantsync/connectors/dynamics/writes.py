@@ -173,6 +173,7 @@ class WritePlanner:
             idempotent=all(w.idempotent for w in writes),
             provider=PROVIDER,
             entity=entity.value,
+            sleep=connector.sleep,
         )
         try:
             return parse_batch(response.headers.get("content-type", ""), response.content)

@@ -1,0 +1,410 @@
+"""The Dataverse sandbox's tables: schema, generated rows, queries and change tracking.
+
+Rows are kept as Dataverse serialises them (timestamps as ISO strings with ``Z``, lookups as
+``_<column>_value`` GUIDs). Every write bumps a global row version, as Dataverse's change
+tracking does; deletions leave a tombstone so delta queries can report ``$deletedEntity``.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+OPTION_LABELS = {
+    690970000: "Unscheduled",
+    690970001: "Scheduled",
+    690970002: "In Progress",
+    690970003: "Completed",
+    690970004: "Posted",
+    690970005: "Canceled",
+}
+SYSTEM_COLUMNS = ("createdon", "modifiedon", "versionnumber", "statecode")
+BASE_TIME = datetime(2024, 1, 1, 6, 0, tzinfo=UTC)
+
+
+class DataverseFault(Exception):
+    """An error answer: HTTP status, Dataverse error code and message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Column:
+    kind: str  # string | int | decimal | bool | datetime | option | lookup
+    max_length: int = 0
+    target: str = ""  # lookup: the target entity set
+    required: bool = False
+    options: tuple[int, ...] = ()
+
+
+@dataclass
+class Table:
+    entity: str  # machine | work_order | downtime | production_data
+    logical: str
+    key: str
+    name_column: str
+    columns: dict[str, Column]
+    change_tracking: bool = True
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def has(self, column: str) -> bool:
+        return column in self.columns or column == self.key or column in SYSTEM_COLUMNS
+
+
+def _schema() -> dict[str, Table]:
+    s, lk = Column, Column
+    return {
+        "msdyn_customerassets": Table(
+            "machine",
+            "msdyn_customerasset",
+            "msdyn_customerassetid",
+            "msdyn_name",
+            {
+                "msdyn_name": s("string", 100, required=True),
+                "msdyn_assettag": s("string", 100),
+                "msdyn_customerassetcategory": lk("lookup", target="msdyn_customerassetcategories"),
+            },
+        ),
+        "msdyn_workorders": Table(
+            "work_order",
+            "msdyn_workorder",
+            "msdyn_workorderid",
+            "msdyn_name",
+            {
+                "msdyn_name": s("string", 100),
+                "msdyn_customerasset": lk("lookup", target="msdyn_customerassets"),
+                "msdyn_workordersummary": s("string", 2000),
+                "msdyn_systemstatus": Column("option", options=tuple(OPTION_LABELS)),
+                "msdyn_timefrompromised": s("datetime"),
+                "msdyn_timetopromised": s("datetime"),
+                "msdyn_firstarrivedon": s("datetime"),
+                "msdyn_completedon": s("datetime"),
+            },
+        ),
+        "plnt_downtimeevents": Table(
+            "downtime",
+            "plnt_downtimeevent",
+            "plnt_downtimeeventid",
+            "plnt_name",
+            {
+                "plnt_name": s("string", 200),
+                "plnt_machine": lk("lookup", target="msdyn_customerassets"),
+                "plnt_workorder": lk("lookup", target="msdyn_workorders"),
+                "plnt_startedon": s("datetime", required=True),
+                "plnt_endedon": s("datetime"),
+                "plnt_durationminutes": s("decimal"),
+                "plnt_reasoncode": s("string", 100),
+                "plnt_planned": s("bool"),
+                "plnt_failuremode": s("string", 100),
+                "plnt_rootcause": s("string", 100),
+                "plnt_source": s("string", 100),
+            },
+        ),
+        "plnt_productionrecords": Table(
+            "production_data",
+            "plnt_productionrecord",
+            "plnt_productionrecordid",
+            "plnt_operation",
+            {
+                "plnt_machine": lk("lookup", target="msdyn_customerassets"),
+                "plnt_workorder": lk("lookup", target="msdyn_workorders"),
+                "plnt_operation": s("string", 100),
+                "plnt_startedon": s("datetime", required=True),
+                "plnt_stoppedon": s("datetime"),
+                "plnt_goodcount": s("decimal"),
+                "plnt_scrapcount": s("decimal"),
+                "plnt_runtimeminutes": s("decimal"),
+                "plnt_downtimeminutes": s("decimal"),
+                "plnt_final": s("bool"),
+            },
+        ),
+    }
+
+
+CATEGORIES = {
+    "CNC Machining": uuid.UUID("0b6a1e43-1c5f-4d0e-9a41-6f2d1c9e8a01"),
+    "Stamping Press": uuid.UUID("0b6a1e43-1c5f-4d0e-9a41-6f2d1c9e8a02"),
+    "Injection Molding": uuid.UUID("0b6a1e43-1c5f-4d0e-9a41-6f2d1c9e8a03"),
+    "Assembly Cell": uuid.UUID("0b6a1e43-1c5f-4d0e-9a41-6f2d1c9e8a04"),
+}
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+class Store:
+    """All tables with their rows, versions and tombstones."""
+
+    def __init__(self, *, records: int, seed: int = 0) -> None:
+        self.tables = _schema()
+        self.version = 0
+        self.min_delta_version = 0
+        self.tombstones: dict[str, dict[str, int]] = {name: {} for name in self.tables}
+        self._last_write = BASE_TIME
+        self._generate(records, seed)
+
+    # -- generation ---------------------------------------------------------------------
+
+    def _generate(self, records: int, seed: int) -> None:
+        rng = random.Random(seed)  # noqa: S311 - deterministic test data
+        guid = lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4))  # noqa: E731
+        at = lambda i: iso(BASE_TIME + timedelta(minutes=i))  # noqa: E731
+        assets = []
+        for i in range(records):
+            category = rng.choice(list(CATEGORIES))
+            key = guid()
+            assets.append(key)
+            self._insert(
+                "msdyn_customerassets",
+                key,
+                at(i),
+                {
+                    "msdyn_name": f"{category} {i + 1:04d}",
+                    "msdyn_assettag": f"MC-{i + 1:05d}",
+                    "_msdyn_customerassetcategory_value": str(CATEGORIES[category]),
+                },
+            )
+        orders = []
+        for i in range(records):
+            start = BASE_TIME + timedelta(hours=8 * i)
+            key = guid()
+            orders.append(key)
+            self._insert(
+                "msdyn_workorders",
+                key,
+                at(i),
+                {
+                    "msdyn_name": f"WO-{i + 1:06d}",
+                    "_msdyn_customerasset_value": rng.choice(assets) if assets else None,
+                    "msdyn_workordersummary": rng.choice(
+                        ["Replace spindle bearing", "Hydraulic leak", "Quarterly PM", "Die change"]
+                    ),
+                    "msdyn_systemstatus": rng.choice(list(OPTION_LABELS)),
+                    "msdyn_timefrompromised": iso(start),
+                    "msdyn_timetopromised": iso(start + timedelta(hours=4)),
+                    "msdyn_firstarrivedon": None,
+                    "msdyn_completedon": None,
+                },
+            )
+        for i in range(records):
+            start = BASE_TIME + timedelta(hours=3 * i)
+            self._insert(
+                "plnt_downtimeevents",
+                guid(),
+                at(i),
+                {
+                    "plnt_name": f"Stop {i + 1}",
+                    "_plnt_machine_value": rng.choice(assets),
+                    "_plnt_workorder_value": None,
+                    "plnt_startedon": iso(start),
+                    "plnt_endedon": iso(start + timedelta(minutes=25)),
+                    "plnt_durationminutes": 25,
+                    "plnt_reasoncode": rng.choice(["JAM", "TOOL", "MAT"]),
+                    "plnt_planned": False,
+                    "plnt_failuremode": None,
+                    "plnt_rootcause": None,
+                    "plnt_source": "plc",
+                },
+            )
+            self._insert(
+                "plnt_productionrecords",
+                guid(),
+                at(i),
+                {
+                    "_plnt_machine_value": rng.choice(assets),
+                    "_plnt_workorder_value": rng.choice(orders),
+                    "plnt_operation": "0010",
+                    "plnt_startedon": iso(start),
+                    "plnt_stoppedon": iso(start + timedelta(hours=2)),
+                    "plnt_goodcount": 480,
+                    "plnt_scrapcount": 3,
+                    "plnt_runtimeminutes": 110,
+                    "plnt_downtimeminutes": 10,
+                    "plnt_final": False,
+                },
+            )
+
+    def _insert(self, table: str, key: str, when: str, values: dict[str, Any]) -> None:
+        self.version += 1
+        t = self.tables[table]
+        t.rows[key] = {
+            t.key: key,
+            **values,
+            "createdon": when,
+            "modifiedon": when,
+            "statecode": 0,
+            "versionnumber": self.version,
+        }
+
+    # -- reads --------------------------------------------------------------------------
+
+    def table(self, name: str) -> Table:
+        if name not in self.tables:
+            raise DataverseFault(404, "0x8006088a", f"Resource not found for the segment '{name}'.")
+        return self.tables[name]
+
+    def changes(self, name: str, since: int) -> list[tuple[str, dict[str, Any] | None]]:
+        """Rows changed and keys deleted after version ``since``, ordered by key."""
+        t = self.table(name)
+        items: dict[str, dict[str, Any] | None] = {
+            k: None for k, v in self.tombstones[name].items() if v > since
+        }
+        items.update({k: r for k, r in t.rows.items() if r["versionnumber"] > since})
+        return sorted(items.items())
+
+    # -- writes -------------------------------------------------------------------------
+
+    def now(self) -> str:
+        moment = max(datetime.now(UTC), self._last_write + timedelta(seconds=1))
+        self._last_write = moment
+        return iso(moment)
+
+    def upsert(
+        self, name: str, key: str, body: dict[str, Any], *, must_exist: bool, must_not_exist: bool
+    ) -> tuple[dict[str, Any], bool]:
+        """Create or update a row; returns it and whether it was created."""
+        t = self.table(name)
+        row = t.rows.get(key)
+        if row is None and must_exist:
+            raise DataverseFault(404, "0x80040217", f"{t.logical} With Id = {key} Does Not Exist")
+        if row is not None and must_not_exist:
+            raise DataverseFault(
+                412, "0x80060882", "A record with matching key values already exists."
+            )
+        values = self.validate(t, body, creating=row is None)
+        self.version += 1
+        now = self.now()
+        if row is None:
+            row = {t.key: key, "createdon": now, "statecode": 0}
+            for column, spec in t.columns.items():
+                row[f"_{column}_value" if spec.kind == "lookup" else column] = None
+            t.rows[key] = row
+            self.tombstones[name].pop(key, None)
+            created = True
+        else:
+            created = False
+        row.update(values)
+        row["modifiedon"] = now
+        row["versionnumber"] = self.version
+        return row, created
+
+    def delete(self, name: str, key: str) -> None:
+        t = self.table(name)
+        if t.rows.pop(key, None) is None:
+            raise DataverseFault(404, "0x80040217", f"{t.logical} With Id = {key} Does Not Exist")
+        self.version += 1
+        self.tombstones[name][key] = self.version
+
+    def validate(self, t: Table, body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+        """The body's values as stored, or a ``DataverseFault`` like Dataverse's."""
+        out: dict[str, Any] = {}
+        for name, value in body.items():
+            if name.endswith("@odata.bind"):
+                column = name[: -len("@odata.bind")]
+                out[f"_{column}_value"] = self._bind(t, column, value)
+                continue
+            spec = t.columns.get(name)
+            if spec is None or spec.kind == "lookup":
+                if t.has(name):
+                    raise DataverseFault(400, "0x80048d19", f"The property '{name}' cannot be set.")
+                raise DataverseFault(
+                    400,
+                    "0x80060888",
+                    f"The property '{name}' does not exist on type "
+                    f"'Microsoft.Dynamics.CRM.{t.logical}'. Make sure to only use property "
+                    "names that are defined by the type.",
+                )
+            out[name] = self._value(t, name, spec, value)
+        if creating:
+            for name, spec in t.columns.items():
+                if spec.required and out.get(name) is None:
+                    raise DataverseFault(
+                        400, "0x80040200", f"Required field '{name}' of '{t.logical}' is missing."
+                    )
+        return out
+
+    def _bind(self, t: Table, column: str, value: Any) -> str | None:
+        spec = t.columns.get(column)
+        if spec is None or spec.kind != "lookup":
+            raise DataverseFault(
+                400,
+                "0x80060888",
+                f"An undeclared property '{column}' which only has property annotations in the "
+                "payload but no property value was found in the payload.",
+            )
+        if value is None:
+            return None
+        match = re.fullmatch(r"/?([a-z_]+)\(([0-9a-fA-F-]{36})\)", str(value))
+        if not match or match.group(1) != spec.target:
+            raise DataverseFault(
+                400, "0x80060888", f"{column}@odata.bind must reference /{spec.target}(<guid>)."
+            )
+        target = self.tables.get(spec.target)
+        key = match.group(2).lower()
+        if target is not None and key not in target.rows:
+            raise DataverseFault(
+                404, "0x80040217", f"{target.logical} With Id = {key} Does Not Exist"
+            )
+        return key
+
+    def _value(self, t: Table, name: str, spec: Column, value: Any) -> Any:
+        if value is None:
+            return None
+        bad = DataverseFault(
+            400,
+            "0x80048d19",
+            f"Error identified in Payload provided by the user for Entity :'{t.logical}': "
+            f"Cannot convert the literal '{value}' to the expected type of '{name}' ({spec.kind}).",
+        )
+        if spec.kind == "string":
+            if not isinstance(value, str):
+                raise bad
+            if spec.max_length and len(value) > spec.max_length:
+                raise DataverseFault(
+                    400,
+                    "0x80044331",
+                    f"A validation error occurred. The length of the '{name}' attribute of the "
+                    f"'{t.logical}' entity exceeded the maximum allowed length of "
+                    f"'{spec.max_length}'.",
+                )
+            return value
+        if spec.kind in ("int", "option"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise bad
+            if spec.options and value not in spec.options:
+                raise DataverseFault(400, "0x8004431a", f"{value} is not a valid value for {name}.")
+            return value
+        if spec.kind == "decimal":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise bad
+            return value
+        if spec.kind == "bool":
+            if not isinstance(value, bool):
+                raise bad
+            return value
+        if spec.kind == "datetime":
+            try:
+                return iso(parse_iso(str(value)))
+            except ValueError:
+                raise bad from None
+        raise bad
+
+    def snapshot(self) -> Any:
+        return copy.deepcopy((self.tables, self.tombstones, self.version))
+
+    def restore(self, snap: Any) -> None:
+        self.tables, self.tombstones, self.version = snap
