@@ -178,9 +178,10 @@ class SapClient:
             merged["sap-client"] = self.sap_client
         all_headers = {"Authorization": self._auth_header, "Accept": "application/json"}
         all_headers.update(headers or {})
-        return self.http.build_request(
-            method, target, params=merged or None, headers=all_headers, content=content
-        )
+        if merged:
+            # httpx's ``params=`` would replace a query the URL already has (a __next link)
+            target = target.copy_merge_params(merged)
+        return self.http.build_request(method, target, headers=all_headers, content=content)
 
     def get(
         self,
@@ -339,26 +340,30 @@ class SapClient:
         """
         base = self.service_url(service) + entity_set
         size = self.config.page_size
-        query = {"$format": "json", "$inlinecount": "allpages", "$top": str(size), **params}
-        paginator = ODataV2NextPaginator(client_page_size=size)
+        first = {"$format": "json", "$inlinecount": "allpages", "$top": str(size), **params}
+        paginator = ODataV2NextPaginator()  # __next only; $top/$skip windows are ours
         url: str | httpx.URL = base
+        query: dict[str, str] = first
         total: int | None = None
-        seen = 0
+        seen = window = 0
         while True:
             body = self._json(self.get(url, params=query, entity=entity), entity=entity)
             rows = _rows(body)
             total = _count(body) if total is None else total
             seen += len(rows)
+            window += len(rows)
             if rows:
                 yield rows
             nxt = paginator.next_page(body, page_len=len(rows))
-            if nxt is None:
-                break
-            if nxt.url:
+            if nxt is not None and nxt.url:
                 url, query = httpx.URL(self.service_url(service)).join(nxt.url), {}
-            else:
-                query = {**query, **{k: str(v) for k, v in (nxt.params or {}).items()}}
-                query.pop("$inlinecount", None)
+                continue
+            if window < size:
+                break  # a short window: the collection ends here
+            # the server stopped at our $top: the next window by $skip
+            url, window = base, 0
+            query = {k: v for k, v in first.items() if k != "$inlinecount"}
+            query["$skip"] = str(seen)
         if total is not None and seen < total:
             raise UnavailableError(
                 f"{entity_set}: the server announced {total} rows but sent {seen}; "

@@ -1,0 +1,465 @@
+"""The SAP sandbox: SAP Gateway OData V2 services built from the real S/4HANA ``$metadata``.
+
+Serves ``/sap/opu/odata/sap/<SERVICE>/...`` for API_EQUIPMENT, API_MAINTENANCEORDER,
+API_MAINTNOTIFICATION, API_PRODUCTION_ORDER_2_SRV, API_PROD_ORDER_CONFIRMATION_2_SRV and
+API_FUNCTIONALLOCATION, like a Gateway does:
+
+- basic auth (and ``sap-client``, when given, must be the sandbox's client);
+- CSRF: ``x-csrf-token: Fetch`` on a GET returns a token bound to the session cookie; a
+  modifying request or ``$batch`` without that token gets 403, ``x-csrf-token: Required`` and
+  "CSRF token validation failed";
+- collections computed from the request's query (``$filter``, ``$orderby``, ``$top``,
+  ``$skip``, ``$skiptoken``, ``$inlinecount``, ``/$count``, ``$select``) with server-driven
+  paging (``__next``) at ``page_size`` rows (1,000 by default, like a Gateway);
+- writes checked against the metadata, SAP-assigned numbers, the function imports the
+  default mapping uses; ``$batch`` with changesets (a failing change fails its changeset);
+- SAP error bodies (``error.message.value``) and ``sap-message`` headers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from plantsync.connectors.sandbox.sap_query import (
+    QueryError,
+    _literal,
+    _tokens,
+    order_rows,
+    page,
+    parse_filter,
+)
+from plantsync.connectors.sandbox.sap_store import (
+    ENTITY_SETS,
+    SapError,
+    Store,
+    Table,
+    load_models,
+)
+from plantsync.connectors.sap.values import format_json_value
+
+ROOT = "/sap/opu/odata/sap/"
+SESSION_COOKIE = "SAP_SESSIONID_PS1_100"
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "MERGE", "DELETE"]
+_RESOURCE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?(/\$count)?$")
+_models_cache: dict[str, Any] = {}
+
+
+class SapSandbox:
+    """A fake SAP Gateway (see the module docstring) over generated, seeded plant data."""
+
+    name = "sap"
+    prefixes = ("/sap/",)
+    username = "PLANTSYNC"
+    password = "sandbox-sap-pass"  # noqa: S105 - a test double's fixed credential
+    sap_client = "100"
+
+    def __init__(self, *, records: int, seed: int = 0, page_size: int = 1000) -> None:
+        if "models" not in _models_cache:
+            _models_cache["models"] = load_models()
+        self.seed = seed
+        self.page_size = page_size
+        self.store = Store(_models_cache["models"])
+        self.store.generate(records, seed)
+        self._sessions: dict[str, str] = {}
+        self._lock = threading.Lock()
+        routes = [
+            Route(ROOT + "{service}/{rest:path}", self._endpoint, methods=_METHODS),
+            Route(ROOT + "{service}", self._endpoint, methods=_METHODS),
+        ]
+        self.app = Starlette(routes=routes)
+
+    # --- the provider sandbox protocol -----------------------------------------------------
+
+    def info(self, base_url: str) -> dict[str, Any]:
+        return {
+            "base_url": base_url,
+            "auth_config": {
+                "username": self.username,
+                "password": self.password,
+                "sap_client": self.sap_client,
+            },
+        }
+
+    def dump(self, entity: str) -> list[dict[str, Any]]:
+        if entity not in ENTITY_SETS:
+            raise KeyError(f"unknown entity {entity!r} (known: {', '.join(ENTITY_SETS)})")
+        with self._lock:
+            table = self.store.table(*ENTITY_SETS[entity])
+            return [dict(row) for row in table.rows.values()]
+
+    def reset(self, *, records: int) -> None:
+        with self._lock:
+            self.store.generate(records, self.seed)
+            self._sessions.clear()
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    async def _endpoint(self, request: Request) -> Response:
+        body = await request.body()
+        with self._lock:
+            return self._handle(request, body)
+
+    def _handle(self, request: Request, body: bytes) -> Response:
+        service = request.path_params["service"]
+        rest = request.path_params.get("rest", "")
+        if not self._authorised(request):
+            return Response(
+                "Logon failed",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Basic realm="SAP NetWeaver Application Server"'},
+            )
+        if service not in self.store.models:
+            return _error(
+                SapError(
+                    404, f"No service found for namespace '', name '{service}'", "/IWFND/MED/170"
+                )
+            )
+        headers: dict[str, str] = {}
+        session = request.cookies.get(SESSION_COOKIE)
+        if request.method == "GET" and request.headers.get("x-csrf-token", "").lower() == "fetch":
+            if session not in self._sessions:
+                session = secrets.token_hex(16)
+                self._sessions[session] = secrets.token_urlsafe(16)
+            headers["x-csrf-token"] = self._sessions[session]
+        elif request.method not in ("GET", "HEAD") and (
+            not session
+            or session not in self._sessions
+            or request.headers.get("x-csrf-token") != self._sessions[session]
+        ):
+            return Response(
+                "CSRF token validation failed",
+                status_code=403,
+                headers={"x-csrf-token": "Required"},
+                media_type="text/plain",
+            )
+        response = self._route(request, service, rest, body)
+        response.headers.update(headers)
+        if session and "x-csrf-token" in headers:
+            response.set_cookie(SESSION_COOKIE, session, httponly=True, secure=True)
+        return response
+
+    def _authorised(self, request: Request) -> bool:
+        client = request.query_params.get("sap-client")
+        if client is not None and client != self.sap_client:
+            return False
+        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            user, _, password = base64.b64decode(encoded).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return user.upper() == self.username and secrets.compare_digest(password, self.password)
+
+    def _route(self, request: Request, service: str, rest: str, body: bytes) -> Response:
+        origin = f"{request.url.scheme}://{request.url.netloc}"
+        if rest in ("", "/"):
+            sets = sorted(self.store.models[service][1].entity_sets)
+            return _json(200, {"d": {"EntitySets": sets}})
+        if rest == "$metadata":
+            return Response(self.store.models[service][0], media_type="application/xml")
+        if rest == "$batch" and request.method == "POST":
+            return self._batch(service, request.headers.get("content-type", ""), body, origin)
+        query = {k: v for k, v in request.query_params.items() if k != "sap-client"}
+        status, extra, payload = self.dispatch(service, request.method, rest, query, body, origin)
+        if payload is None:
+            return Response(status_code=status, headers=extra)
+        if isinstance(payload, str):
+            return Response(payload, status_code=status, headers=extra, media_type="text/plain")
+        response = _json(status, payload)
+        response.headers.update(extra)
+        return response
+
+    # --- one request (also inside $batch) ------------------------------------------------------
+
+    def dispatch(
+        self,
+        service: str,
+        method: str,
+        rest: str,
+        query: Mapping[str, str],
+        body: bytes,
+        origin: str,
+    ) -> tuple[int, dict[str, str], Any]:
+        """(status, headers, JSON payload | text | None) of one OData request."""
+        try:
+            return self._dispatch(service, method, rest, query, body, origin)
+        except SapError as exc:
+            return exc.status, _sap_message(exc), _error_body(exc)
+        except QueryError as exc:
+            err = SapError(400, str(exc), "/IWBEP/CM_MGW_RT/006")
+            return 400, _sap_message(err), _error_body(err)
+
+    def _dispatch(
+        self,
+        service: str,
+        method: str,
+        rest: str,
+        query: Mapping[str, str],
+        body: bytes,
+        origin: str,
+    ) -> tuple[int, dict[str, str], Any]:
+        m = _RESOURCE.match(rest)
+        if not m:
+            raise SapError(404, f"Resource not found for segment '{rest}'", "/IWBEP/CM_MGW_RT/021")
+        name, key_text, count = m.groups()
+        model = self.store.models[service][1]
+        if name in model.function_imports:
+            return self._function(service, name, method, query)
+        table = self.store.table(service, name)
+        base = f"{origin}{ROOT}{service}/"
+        if key_text is None:
+            if method == "GET":
+                return self._collection(table, query, base, count=bool(count))
+            if method == "POST":
+                row = self.store.create(service, name, _body(body))
+                return (
+                    201,
+                    {"location": base + _entity_path(table, row)},
+                    {"d": _row_json(table, row, base)},
+                )
+            raise SapError(405, f"Method {method} is not allowed on {name}")
+        key = _parse_key(table, key_text)
+        if method == "GET":
+            return 200, {}, {"d": _row_json(table, self.store.get(service, name, key), base)}
+        if method in ("MERGE", "PATCH", "PUT"):
+            self.store.update(service, name, key, _body(body))
+            return 204, {}, None
+        if method == "DELETE":
+            if not table.es.deletable:
+                raise SapError(405, f"Entity set {name} cannot be deleted", "/IWBEP/CM_MGW_RT/022")
+            self.store.delete(service, name, key)
+            return 204, {}, None
+        raise SapError(405, f"Method {method} is not allowed on {name}")
+
+    def _collection(
+        self, table: Table, query: Mapping[str, str], base: str, *, count: bool
+    ) -> tuple[int, dict[str, str], Any]:
+        fields = list(table.es.properties)
+        predicate = parse_filter(query.get("$filter"), fields)
+        rows = [r for r in table.rows.values() if predicate(r)]
+        if count:
+            return 200, {}, str(len(rows))
+        rows = order_rows(rows, query.get("$orderby"), table.es.key)
+        chunk, nxt = page(rows, query, server_page=self.page_size, next_base=base + table.es.name)
+        select = [s.strip() for s in query.get("$select", "").split(",") if s.strip()]
+        d: dict[str, Any] = {"results": [_row_json(table, r, base, select) for r in chunk]}
+        if query.get("$inlinecount") == "allpages":
+            d["__count"] = str(len(rows))
+        if nxt:
+            d["__next"] = nxt
+        return 200, {}, {"d": d}
+
+    def _function(
+        self, service: str, name: str, method: str, query: Mapping[str, str]
+    ) -> tuple[int, dict[str, str], Any]:
+        fi = self.store.models[service][1].function_imports[name]
+        if method != fi.http_method:
+            raise SapError(405, f"Function import {name} must be called with {fi.http_method}")
+        args = {}
+        for param, raw in query.items():
+            if param not in fi.parameters:
+                if param.startswith("$"):
+                    continue
+                raise SapError(400, f"Parameter '{param}' is not a parameter of {name}")
+            tokens = _tokens(raw)
+            if len(tokens) != 1:
+                raise SapError(400, f"Parameter '{param}' has an invalid literal")
+            args[param] = _literal(*tokens[0])
+        for param in fi.parameters.values():
+            if not param.nullable and param.name not in args:
+                raise SapError(400, f"Parameter '{param.name}' is mandatory")
+        answer = self.store.call(service, name, args)
+        if answer is None:
+            return 200, {}, {"d": {"Success": True}}
+        table, row = answer
+        return 200, {}, {"d": _row_json(table, row, f"{ROOT}{service}/")}
+
+    # --- $batch ----------------------------------------------------------------------------
+
+    def _batch(self, service: str, content_type: str, body: bytes, origin: str) -> Response:
+        try:
+            parts = _multipart(content_type, body)
+        except ValueError as exc:
+            return _error(SapError(400, f"Invalid $batch body: {exc}", "/IWBEP/CM_MGW_RT/007"))
+        boundary = f"batchresponse_{secrets.token_hex(8)}"
+        out: list[bytes] = []
+        for part_type, payload in parts:
+            if part_type.lower().startswith("multipart/mixed"):
+                out.append(self._changeset(service, part_type, payload, origin))
+            else:
+                out.append(self._batch_read(service, payload, origin))
+        chunks = b"".join(f"--{boundary}\r\n".encode() + p for p in out)
+        return Response(
+            chunks + f"--{boundary}--\r\n".encode(),
+            status_code=202,
+            media_type=f"multipart/mixed; boundary={boundary}",
+        )
+
+    def _batch_read(self, service: str, payload: bytes, origin: str) -> bytes:
+        method, url, body = _http_request(payload)
+        return _http_part(*self._batch_call(service, method, url, body, origin))
+
+    def _changeset(self, service: str, part_type: str, payload: bytes, origin: str) -> bytes:
+        requests = [_http_request(p) for _, p in _multipart(part_type, payload)]
+        journal: list[Any] = []
+        self.store.journal = journal
+        answers = []
+        try:
+            for method, url, body in requests:
+                status, headers, data = self._batch_call(service, method, url, body, origin)
+                if status >= 400:
+                    self.store.rollback(journal)
+                    return _http_part(status, headers, data)
+                answers.append(_http_part(status, headers, data))
+        finally:
+            self.store.journal = None
+        boundary = f"changesetresponse_{secrets.token_hex(8)}"
+        inner = b"".join(f"--{boundary}\r\n".encode() + a for a in answers)
+        inner += f"--{boundary}--\r\n".encode()
+        return (
+            f"Content-Type: multipart/mixed; boundary={boundary}\r\n\r\n".encode() + inner + b"\r\n"
+        )
+
+    def _batch_call(
+        self, service: str, method: str, url: str, body: bytes, origin: str
+    ) -> tuple[int, dict[str, str], Any]:
+        split = urlsplit(url)
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        query.pop("sap-client", None)
+        return self.dispatch(service, method.upper(), split.path.lstrip("/"), query, body, origin)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _json(status: int, payload: Any) -> Response:
+    return Response(
+        json.dumps(payload), status_code=status, media_type="application/json; charset=utf-8"
+    )
+
+
+def _error_body(exc: SapError) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": exc.code,
+            "message": {"lang": "en", "value": exc.message},
+            "innererror": {
+                "errordetails": [
+                    {"code": exc.code, "message": exc.message, "severity": "error", "target": ""}
+                ]
+            },
+        }
+    }
+
+
+def _sap_message(exc: SapError) -> dict[str, str]:
+    header = {"code": exc.code, "message": exc.message, "severity": "error", "details": []}
+    return {"sap-message": json.dumps(header)}
+
+
+def _error(exc: SapError) -> Response:
+    response = _json(exc.status, _error_body(exc))
+    response.headers.update(_sap_message(exc))
+    return response
+
+
+def _body(raw: bytes) -> Any:
+    try:
+        data = json.loads(raw or b"{}")
+    except ValueError:
+        raise SapError(400, "The request body is not valid JSON", "/IWBEP/CM_MGW_RT/003") from None
+    return (
+        data.get("d", data) if isinstance(data, dict) and isinstance(data.get("d"), dict) else data
+    )
+
+
+def _row_json(
+    table: Table, row: Mapping[str, Any], base: str, select: list[str] | None = None
+) -> dict[str, Any]:
+    uri = base + _entity_path(table, row)
+    out: dict[str, Any] = {"__metadata": {"id": uri, "uri": uri, "type": table.es.type_name}}
+    for name, prop in table.es.properties.items():
+        if select and name not in select:
+            continue
+        value = row.get(name)
+        out[name] = None if value is None else format_json_value(prop.edm_type, value)
+    return out
+
+
+def _entity_path(table: Table, row: Mapping[str, Any]) -> str:
+    from plantsync.connectors.sap.values import filter_literal
+
+    parts = [
+        f"{k}={filter_literal(table.es.properties[k].edm_type, row.get(k))}" for k in table.es.key
+    ]
+    if len(parts) == 1:
+        return f"{table.es.name}({parts[0].split('=', 1)[1]})"
+    return f"{table.es.name}({','.join(parts)})"
+
+
+_KEY_PART = re.compile(r"(?:([A-Za-z_]\w*)=)?((?:[a-z]+)?'(?:[^']|'')*'|[^,]+)")
+
+
+def _parse_key(table: Table, text: str) -> tuple[Any, ...]:
+    values: dict[str, Any] = {}
+    for name, literal in _KEY_PART.findall(text):
+        tokens = _tokens(literal.strip())
+        if len(tokens) != 1:
+            break
+        field = name or (table.es.key[0] if len(table.es.key) == 1 else "")
+        values[field] = _literal(*tokens[0])
+    if set(values) != set(table.es.key):
+        raise SapError(
+            400, f"Invalid key predicate ({text}) for {table.es.name}", "/IWBEP/CM_MGW_RT/011"
+        )
+    return tuple(values[k] for k in table.es.key)
+
+
+def _multipart(content_type: str, body: bytes) -> list[tuple[str, bytes]]:
+    from plantsync.connectors.sap.batch import _multipart_parts
+
+    try:
+        return _multipart_parts(content_type, body)
+    except Exception as exc:  # the client's own multipart parser's errors
+        raise ValueError(str(exc)) from exc
+
+
+def _http_request(payload: bytes) -> tuple[str, str, bytes]:
+    # ``payload`` is the part's body (its MIME headers are gone): the HTTP request itself
+    head, _, body = payload.replace(b"\r\n", b"\n").lstrip(b"\n").partition(b"\n\n")
+    line = head.decode("utf-8", "replace").strip().split("\n")[0]
+    parts = line.split(" ")
+    if len(parts) < 2:
+        raise SapError(400, f"Invalid request line in $batch: {line[:60]!r}")
+    return parts[0], parts[1], body.strip()
+
+
+def _http_part(status: int, headers: Mapping[str, str], data: Any) -> bytes:
+    reason = {200: "OK", 201: "Created", 204: "No Content"}.get(status, "Error")
+    if data is None:
+        body = b""
+    elif isinstance(data, str):
+        body = data.encode()
+    else:
+        body = json.dumps(data).encode()
+    lines = [f"HTTP/1.1 {status} {reason}"]
+    if body:
+        lines.append("Content-Type: application/json")
+        lines.append(f"Content-Length: {len(body)}")
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    head = "\r\n".join(lines).encode()
+    mime = b"Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+    return mime + head + b"\r\n\r\n" + body + b"\r\n"
