@@ -130,11 +130,12 @@ def _is_postgres(session: Session) -> bool:
 
 
 def _sqlite_next(session: Session, name: str) -> int:
+    counter: Any = ChangeCounter
     stmt = (
         sqlite_insert(ChangeCounter)
         .values(name=name, value=1)
-        .on_conflict_do_update(index_elements=["name"], set_={"value": ChangeCounter.value + 1})
-        .returning(ChangeCounter.value)
+        .on_conflict_do_update(index_elements=["name"], set_={"value": counter.value + 1})
+        .returning(counter.value)
     )
     return int(session.execute(stmt).scalar_one())
 
@@ -199,7 +200,9 @@ def changed_since(
     stmt = select(model).where(table.tenant_id == tenant_id)
     if after is not None:
         stmt = stmt.where(
-            keyset_after([table.change_xid, table.change_seq], [after.xid, after.seq], descending=False)
+            keyset_after(
+                [table.change_xid, table.change_seq], [after.xid, after.seq], descending=False
+            )
         )
     if horizon is not None:
         stmt = stmt.where(table.change_xid < horizon)

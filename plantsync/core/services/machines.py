@@ -93,13 +93,20 @@ def create_machine(
     clock: Clock = SYSTEM_CLOCK,
 ) -> Machine:
     """Creates a machine (its status history starts now); ``ConflictError`` if the code exists."""
-    machine = _new_machine(session=session, tenant_id=tenant_id, data=data, origin=origin, clock=clock)
+    machine = _new_machine(
+        session=session, tenant_id=tenant_id, data=data, origin=origin, clock=clock
+    )
     _commit_unique(session, data.code)
     return machine
 
 
 def _new_machine(
-    *, session: Session, tenant_id: uuid.UUID, data: MachineCreate, origin: ChangeOrigin, clock: Clock
+    *,
+    session: Session,
+    tenant_id: uuid.UUID,
+    data: MachineCreate,
+    origin: ChangeOrigin,
+    clock: Clock,
 ) -> Machine:
     if find_machine_by_code(session=session, tenant_id=tenant_id, code=data.code) is not None:
         raise ConflictError(f"A machine with code {data.code!r} already exists")
@@ -108,7 +115,9 @@ def _new_machine(
     )
     now = clock.now()
     values = data.model_dump(exclude={"site_id", "site_code"})
-    machine = Machine(**values, tenant_id=tenant_id, site_id=site_id, status_since=now, created_at=now)
+    machine = Machine(
+        **values, tenant_id=tenant_id, site_id=site_id, status_since=now, created_at=now
+    )
     stamp_change(session, machine, origin, clock=clock)
     session.add(
         MachineStatusChange(
@@ -136,7 +145,7 @@ def list_machines(
     tenant_id: uuid.UUID,
     site_id: uuid.UUID | None = None,
     status: MachineStatus | None = None,
-    type: str | None = None,  # noqa: A002 - the canonical field's name
+    type: str | None = None,
     is_active: bool | None = None,
     q: str | None = None,
     limit: int | None = None,
@@ -194,9 +203,12 @@ def _update_values(
             site_code=values.pop("site_code", None),
         )
     new_code = values.get("code")
-    if new_code and new_code != machine.code:
-        if find_machine_by_code(session=session, tenant_id=tenant_id, code=new_code) is not None:
-            raise ConflictError(f"A machine with code {new_code!r} already exists")
+    if (
+        new_code
+        and new_code != machine.code
+        and find_machine_by_code(session=session, tenant_id=tenant_id, code=new_code) is not None
+    ):
+        raise ConflictError(f"A machine with code {new_code!r} already exists")
     return values
 
 
@@ -282,7 +294,13 @@ def set_machine_status(
     if when > clock.now() + timedelta(minutes=5):
         raise ValidationError.single("at", "may not be in the future")
     apply_machine_status(
-        session=session, machine=machine, status=status, at=when, origin=origin, reason=reason, clock=clock
+        session=session,
+        machine=machine,
+        status=status,
+        at=when,
+        origin=origin,
+        reason=reason,
+        clock=clock,
     )
     session.commit()
     return machine
@@ -390,13 +408,17 @@ def upsert_machines(
         seen.add(data.code)
         existing = find_machine_by_code(session=session, tenant_id=tenant_id, code=data.code)
         if existing is None:
-            created = _new_machine(session=session, tenant_id=tenant_id, data=data, origin=origin, clock=clock)
-            return BulkItemResult(index=index, key=data.code, outcome=BulkOutcome.created, id=created.id)
+            created = _new_machine(
+                session=session, tenant_id=tenant_id, data=data, origin=origin, clock=clock
+            )
+            return BulkItemResult(
+                index=index, key=data.code, outcome=BulkOutcome.created, id=created.id
+            )
         changed = _upsert_existing(session, tenant_id, existing, data, origin, clock)
         outcome = BulkOutcome.updated if changed else BulkOutcome.unchanged
         return BulkItemResult(index=index, key=data.code, outcome=outcome, id=existing.id)
 
-    return run_bulk(session, items, handle)
+    return run_bulk(session, items, handle, key_field="code")
 
 
 def _upsert_existing(
@@ -417,14 +439,19 @@ def _upsert_existing(
         stamp_change(session, machine, origin, clock=clock)
     if status_changed:
         apply_machine_status(
-            session=session, machine=machine, status=status, at=clock.now(), origin=origin, clock=clock
+            session=session,
+            machine=machine,
+            status=status,
+            at=clock.now(),
+            origin=origin,
+            clock=clock,
         )
     return bool(diff) or status_changed
 
 
 __all__ = [
-    "apply_machine_status",
     "all_machine_statuses",
+    "apply_machine_status",
     "create_machine",
     "delete_machine",
     "find_machine_by_code",

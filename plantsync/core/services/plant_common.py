@@ -15,7 +15,7 @@ from sqlalchemy.sql import Select
 from sqlmodel import Session, SQLModel
 
 from plantsync.core.paging import check_limit, decode_cursor, encode_cursor, keyset_after
-from plantsync.errors import InputError, NotFoundError, ValidationError
+from plantsync.errors import InputError, NotFoundError, PermissionDeniedError, ValidationError
 
 R = TypeVar("R")
 
@@ -23,7 +23,9 @@ MAX_BULK_ITEMS = 10_000
 _CHUNK = 500
 
 
-def get_owned(session: Session, model: type[R], tenant_id: uuid.UUID, row_id: uuid.UUID, name: str) -> R:
+def get_owned(
+    session: Session, model: type[R], tenant_id: uuid.UUID, row_id: uuid.UUID, name: str
+) -> R:
     """The row ``row_id`` of ``model`` in ``tenant_id``; ``NotFoundError`` (404) otherwise —
     also when it exists in another tenant, so ids never leak across tenants."""
     row = session.get(model, row_id)
@@ -125,19 +127,22 @@ def check_bulk_size(items: Sequence[Any]) -> None:
 ItemHandler = Callable[[int, Any], BulkItemResult]
 
 
-def run_bulk(session: Session, items: Sequence[Any], handle: ItemHandler) -> BulkResult:
+def run_bulk(
+    session: Session, items: Sequence[Any], handle: ItemHandler, *, key_field: str | None = None
+) -> BulkResult:
     """Applies ``handle(index, item)`` to every item and commits what succeeded.
 
     Not all-or-nothing: an item that fails (bad fields, unknown references, a conflict) gets a
     ``failed`` result and the others are stored. Items run in chunks, each in a savepoint;
     when the database refuses a chunk (e.g. a concurrent insert of the same key) the chunk is
     replayed item by item, each in its own savepoint, so only the offending item fails.
+    ``key_field`` names the item field reported as ``key`` when an item fails validation.
     """
     check_bulk_size(items)
     results: list[BulkItemResult] = []
     for start in range(0, len(items), _CHUNK):
         chunk = list(enumerate(items[start : start + _CHUNK], start=start))
-        results.extend(_run_chunk(session, chunk, handle))
+        results.extend(_run_chunk(session, chunk, handle, key_field))
     session.commit()
     counts = {o: sum(1 for r in results if r.outcome == o) for o in BulkOutcome}
     return BulkResult(
@@ -150,12 +155,12 @@ def run_bulk(session: Session, items: Sequence[Any], handle: ItemHandler) -> Bul
 
 
 def _run_chunk(
-    session: Session, chunk: Iterable[tuple[int, Any]], handle: ItemHandler
+    session: Session, chunk: Iterable[tuple[int, Any]], handle: ItemHandler, key_field: str | None
 ) -> list[BulkItemResult]:
     chunk = list(chunk)
     try:
         with session.begin_nested():
-            results = [_guarded(handle, i, item) for i, item in chunk]
+            results = [_guarded(handle, i, item, key_field) for i, item in chunk]
             session.flush()
         return results
     except IntegrityError:
@@ -164,11 +169,13 @@ def _run_chunk(
     for i, item in chunk:
         try:
             with session.begin_nested():
-                result = _guarded(handle, i, item)
+                result = _guarded(handle, i, item, key_field)
                 session.flush()
         except IntegrityError:
+            key = item.get(key_field) if key_field and isinstance(item, dict) else None
             result = BulkItemResult(
                 index=i,
+                key=key if isinstance(key, str) else None,
                 outcome=BulkOutcome.failed,
                 message="refused by the database (a concurrent write of the same key?)",
             )
@@ -176,12 +183,14 @@ def _run_chunk(
     return out
 
 
-def _guarded(handle: ItemHandler, index: int, item: Any) -> BulkItemResult:
+def _guarded(handle: ItemHandler, index: int, item: Any, key_field: str | None) -> BulkItemResult:
     try:
         return handle(index, item)
-    except InputError as exc:
+    except (InputError, PermissionDeniedError) as exc:
+        key = item.get(key_field) if key_field and isinstance(item, dict) else None
         return BulkItemResult(
             index=index,
+            key=key if isinstance(key, str) else None,
             outcome=BulkOutcome.failed,
             message=exc.message,
             errors=getattr(exc, "errors", {}) or {},

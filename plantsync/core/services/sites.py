@@ -15,7 +15,12 @@ from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.models.maintenance import SparePart, WorkOrder
 from plantsync.core.models.plant import Machine, Site, SiteCreate, SitePublic, SiteUpdate
 from plantsync.core.paging import Page
-from plantsync.core.services.plant_common import apply_values, changed_fields, get_owned, keyset_page
+from plantsync.core.services.plant_common import (
+    apply_values,
+    changed_fields,
+    get_owned,
+    keyset_page,
+)
 from plantsync.errors import ConflictError, ValidationError
 
 
@@ -110,8 +115,10 @@ def update_site(
         if field in values and values[field] is None:
             raise ValidationError.single(field, "may not be null")
     new_code = values.get("code")
-    if new_code and new_code != site.code and find_site_by_code(
-        session=session, tenant_id=tenant_id, code=new_code
+    if (
+        new_code
+        and new_code != site.code
+        and find_site_by_code(session=session, tenant_id=tenant_id, code=new_code)
     ):
         raise ConflictError(f"A site with code {new_code!r} already exists")
     diff = changed_fields(site, values)

@@ -1,0 +1,461 @@
+"""Work orders (production and maintenance): CRUD, status transitions, labor, parts, costs.
+
+Status moves only along ``TRANSITIONS``; anything else is a ``ConflictError`` (409) that names
+the allowed next states. Labor and parts add to the order's cost totals in the same
+transaction; parts take their quantity from spare-part stock, which never goes negative.
+Inbound syncs (``OriginKind.sync``) may set any status: the ERP is the master of its orders.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from plantsync.core.clock import SYSTEM_CLOCK, Clock
+from plantsync.core.models.change import OriginKind
+from plantsync.core.models.downtime import DowntimeEvent
+from plantsync.core.models.maintenance import (
+    LaborCreate,
+    LaborPublic,
+    PartUseCreate,
+    PartUsePublic,
+    WorkOrder,
+    WorkOrderCreate,
+    WorkOrderKind,
+    WorkOrderLabor,
+    WorkOrderPart,
+    WorkOrderPublic,
+    WorkOrderStatus,
+    WorkOrderUpdate,
+)
+from plantsync.core.paging import Page
+from plantsync.core.services.changes import ChangeOrigin, stamp_change
+from plantsync.core.services.machines import resolve_machine_ref
+from plantsync.core.services.plant_common import (
+    BulkItemResult,
+    BulkOutcome,
+    BulkResult,
+    apply_values,
+    changed_fields,
+    get_owned,
+    keyset_page,
+    run_bulk,
+    validate_item,
+)
+from plantsync.core.services.sites import resolve_site_ref
+from plantsync.core.services.spare_parts import consume_stock, find_part, get_part
+from plantsync.errors import ConflictError, ValidationError
+
+S = WorkOrderStatus
+TRANSITIONS: dict[WorkOrderStatus, frozenset[WorkOrderStatus]] = {
+    S.draft: frozenset({S.released, S.cancelled}),
+    S.released: frozenset({S.draft, S.in_progress, S.cancelled}),
+    S.in_progress: frozenset({S.completed, S.cancelled}),
+    S.completed: frozenset({S.closed, S.in_progress}),  # reopen when the work was not done
+    S.closed: frozenset(),
+    S.cancelled: frozenset(),
+}
+_FINISHED = frozenset({S.closed, S.cancelled})
+
+
+def to_public(wo: WorkOrder) -> WorkOrderPublic:
+    return WorkOrderPublic.model_validate(
+        {**wo.model_dump(), "total_cost_minor": wo.labor_cost_minor + wo.parts_cost_minor}
+    )
+
+
+def get_work_order(
+    *, session: Session, tenant_id: uuid.UUID, work_order_id: uuid.UUID
+) -> WorkOrder:
+    return get_owned(session, WorkOrder, tenant_id, work_order_id, "work order")
+
+
+def find_work_order(*, session: Session, tenant_id: uuid.UUID, number: str) -> WorkOrder | None:
+    w: Any = WorkOrder
+    return session.execute(
+        select(WorkOrder).where(w.tenant_id == tenant_id, w.number == number)
+    ).scalar_one_or_none()
+
+
+def check_transition(current: WorkOrderStatus, new: WorkOrderStatus) -> None:
+    """``ConflictError`` unless ``current -> new`` is allowed."""
+    if new == current or new in TRANSITIONS[current]:
+        return
+    allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (final state)"
+    raise ConflictError(
+        f"A work order cannot go from {current.value} to {new.value}; allowed: {allowed}"
+    )
+
+
+def _check_dates(start: datetime | None, end: datetime | None) -> None:
+    if start and end and end < start:
+        raise ValidationError.single("planned_end", "must not be before planned_start")
+
+
+def create_work_order(
+    *,
+    session: Session,
+    tenant_id: uuid.UUID,
+    data: WorkOrderCreate,
+    origin: ChangeOrigin,
+    clock: Clock = SYSTEM_CLOCK,
+) -> WorkOrder:
+    """Creates a work order; ``ConflictError`` if its number exists in the tenant."""
+    wo = _new_work_order(session, tenant_id, data, origin, clock)
+    _commit(session, data.number)
+    return wo
+
+
+def _new_work_order(
+    session: Session,
+    tenant_id: uuid.UUID,
+    data: WorkOrderCreate,
+    origin: ChangeOrigin,
+    clock: Clock,
+) -> WorkOrder:
+    if find_work_order(session=session, tenant_id=tenant_id, number=data.number):
+        raise ConflictError(f"A work order {data.number!r} already exists")
+    refs = _refs(session, tenant_id, data.model_dump(exclude_unset=True))
+    _check_dates(data.planned_start, data.planned_end)
+    values = data.model_dump(exclude={"machine_id", "machine_code", "site_id", "site_code"})
+    wo = WorkOrder(**values, **refs, tenant_id=tenant_id, created_at=clock.now())
+    if wo.status in (S.in_progress, S.completed, S.closed):
+        wo.actual_start = clock.now()
+    stamp_change(session, wo, origin, clock=clock)
+    return wo
+
+
+def _refs(session: Session, tenant_id: uuid.UUID, values: dict[str, Any]) -> dict[str, Any]:
+    """machine_id / site_id resolved from ids or codes present in ``values``."""
+    refs: dict[str, Any] = {}
+    if "machine_id" in values or "machine_code" in values:
+        refs["machine_id"] = resolve_machine_ref(
+            session=session,
+            tenant_id=tenant_id,
+            machine_id=values.get("machine_id"),
+            machine_code=values.get("machine_code"),
+        )
+    if "site_id" in values or "site_code" in values:
+        refs["site_id"] = resolve_site_ref(
+            session=session,
+            tenant_id=tenant_id,
+            site_id=values.get("site_id"),
+            site_code=values.get("site_code"),
+        )
+    return refs
+
+
+def _commit(session: Session, number: str) -> None:
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise ConflictError(f"A work order {number!r} already exists") from exc
+
+
+def list_work_orders(
+    *,
+    session: Session,
+    tenant_id: uuid.UUID,
+    status: WorkOrderStatus | None = None,
+    kind: WorkOrderKind | None = None,
+    machine_id: uuid.UUID | None = None,
+    site_id: uuid.UUID | None = None,
+    priority: int | None = None,
+    q: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[WorkOrderPublic]:
+    """Work orders by number (then id); ``q`` searches number, product and description."""
+    w: Any = WorkOrder
+    stmt = select(WorkOrder).where(w.tenant_id == tenant_id)
+    for column, value in (
+        (w.status, status),
+        (w.kind, kind),
+        (w.machine_id, machine_id),
+        (w.site_id, site_id),
+        (w.priority, priority),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if q:
+        pattern = f"%{q.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(w.number).like(pattern),
+                func.lower(w.product_code).like(pattern),
+                func.lower(w.description).like(pattern),
+            )
+        )
+    rows, nxt = keyset_page(session, stmt, order=[w.number, w.id], limit=limit, cursor=cursor)
+    return Page[WorkOrderPublic](items=[to_public(r) for r in rows], next_cursor=nxt)
+
+
+def update_work_order(
+    *,
+    session: Session,
+    tenant_id: uuid.UUID,
+    work_order_id: uuid.UUID,
+    data: WorkOrderUpdate,
+    origin: ChangeOrigin,
+    clock: Clock = SYSTEM_CLOCK,
+) -> WorkOrder:
+    wo = get_work_order(session=session, tenant_id=tenant_id, work_order_id=work_order_id)
+    values = data.model_dump(exclude_unset=True)
+    _apply_changes(session, tenant_id, wo, values, origin, clock)
+    session.commit()
+    return wo
+
+
+def _apply_changes(
+    session: Session,
+    tenant_id: uuid.UUID,
+    wo: WorkOrder,
+    values: dict[str, Any],
+    origin: ChangeOrigin,
+    clock: Clock,
+) -> bool:
+    for field in (
+        "kind",
+        "quantity_planned",
+        "quantity_good",
+        "quantity_scrap",
+        "priority",
+        "currency",
+    ):
+        if field in values and values[field] is None:
+            raise ValidationError.single(field, "may not be null")
+    values.update(_refs(session, tenant_id, values))
+    values.pop("machine_code", None)
+    values.pop("site_code", None)
+    _check_dates(
+        values.get("planned_start", wo.planned_start), values.get("planned_end", wo.planned_end)
+    )
+    if (
+        "currency" in values
+        and values["currency"] != wo.currency
+        and (wo.labor_cost_minor or wo.parts_cost_minor)
+    ):
+        raise ConflictError("The currency cannot change once labor or parts are booked")
+    diff = changed_fields(wo, values)
+    if diff:
+        apply_values(wo, diff)
+        stamp_change(session, wo, origin, clock=clock)
+    return bool(diff)
+
+
+def delete_work_order(*, session: Session, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> None:
+    """Deletes a draft or cancelled order without bookings; 409 otherwise (cancel it instead)."""
+    wo = get_work_order(session=session, tenant_id=tenant_id, work_order_id=work_order_id)
+    if wo.status not in (S.draft, S.cancelled):
+        raise ConflictError(f"Work order {wo.number} is {wo.status.value}; cancel it instead")
+    for model in (WorkOrderLabor, WorkOrderPart, DowntimeEvent):
+        ref: Any = model
+        if session.execute(select(ref.id).where(ref.work_order_id == wo.id).limit(1)).first():
+            raise ConflictError(
+                f"Work order {wo.number} has {ref.__tablename__} rows; cancel it instead"
+            )
+    session.delete(wo)
+    session.commit()
+
+
+def apply_status(
+    *, session: Session, wo: WorkOrder, status: WorkOrderStatus, at: datetime,
+    origin: ChangeOrigin, clock: Clock = SYSTEM_CLOCK, enforce: bool = True,
+) -> bool:  # fmt: skip
+    """Moves ``wo`` to ``status`` inside the caller's transaction; keeps actual dates.
+
+    Returns False when it already had that status.
+    """
+    if wo.status == status:
+        return False
+    if enforce:
+        check_transition(wo.status, status)
+    if status == S.in_progress:
+        wo.actual_start = wo.actual_start or at
+        wo.actual_end = None
+    elif status in (S.completed, S.closed) and wo.actual_end is None:
+        wo.actual_start = wo.actual_start or at
+        wo.actual_end = at
+    wo.status = status
+    stamp_change(session, wo, origin, clock=clock)
+    return True
+
+
+def set_status(
+    *,
+    session: Session,
+    tenant_id: uuid.UUID,
+    work_order_id: uuid.UUID,
+    status: WorkOrderStatus,
+    origin: ChangeOrigin,
+    at: datetime | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> WorkOrder:
+    """Changes the status along ``TRANSITIONS`` (409 otherwise) and commits."""
+    wo = get_work_order(session=session, tenant_id=tenant_id, work_order_id=work_order_id)
+    apply_status(
+        session=session, wo=wo, status=status, at=at or clock.now(), origin=origin, clock=clock
+    )
+    session.commit()
+    return wo
+
+
+def _check_open(wo: WorkOrder) -> None:
+    if wo.status in _FINISHED:
+        raise ConflictError(
+            f"Work order {wo.number} is {wo.status.value}: nothing can be booked on it"
+        )
+
+
+def add_labor(
+    *,
+    session: Session,
+    tenant_id: uuid.UUID,
+    work_order_id: uuid.UUID,
+    data: LaborCreate,
+    origin: ChangeOrigin,
+    clock: Clock = SYSTEM_CLOCK,
+) -> WorkOrderLabor:
+    """Books labor: cost = hours x rate, rounded half-even to a minor unit; adds it to the
+    order's labor cost."""
+    wo = get_work_order(session=session, tenant_id=tenant_id, work_order_id=work_order_id)
+    _check_open(wo)
+    currency = data.currency or wo.currency
+    if currency != wo.currency:
+        raise ValidationError.single("currency", f"must be the work order's currency {wo.currency}")
+    cost = int((Decimal(str(data.hours)) * data.rate_minor).quantize(Decimal(1), ROUND_HALF_EVEN))
+    now = clock.now()
+    labor = WorkOrderLabor(
+        tenant_id=tenant_id, work_order_id=wo.id, worker=data.worker, hours=data.hours,
+        rate_minor=data.rate_minor, currency=currency, cost_minor=cost,
+        performed_at=data.performed_at or now, created_at=now,
+    )  # fmt: skip
+    session.add(labor)
+    wo.labor_cost_minor += cost
+    stamp_change(session, wo, origin, clock=clock)
+    session.commit()
+    return labor
+
+
+def add_part(
+    *,
+    session: Session,
+    tenant_id: uuid.UUID,
+    work_order_id: uuid.UUID,
+    data: PartUseCreate,
+    origin: ChangeOrigin,
+    clock: Clock = SYSTEM_CLOCK,
+) -> PartUsePublic:
+    """Books parts: takes them from stock (409 when short, nothing booked) and adds
+    quantity x unit price to the order's parts cost, in one transaction."""
+    wo = get_work_order(session=session, tenant_id=tenant_id, work_order_id=work_order_id)
+    _check_open(wo)
+    part = _resolve_part(session, tenant_id, data)
+    if part.currency != wo.currency:
+        raise ValidationError.single(
+            "spare_part_id", f"priced in {part.currency}, the work order in {wo.currency}"
+        )
+    left = consume_stock(session=session, part=part, quantity=data.quantity, clock=clock)
+    use = WorkOrderPart(
+        tenant_id=tenant_id, work_order_id=wo.id, spare_part_id=part.id, quantity=data.quantity,
+        unit_price_minor=part.unit_price_minor, currency=part.currency,
+        cost_minor=part.unit_price_minor * data.quantity, created_at=clock.now(),
+    )  # fmt: skip
+    session.add(use)
+    wo.parts_cost_minor += use.cost_minor
+    stamp_change(session, wo, origin, clock=clock)
+    session.commit()
+    return PartUsePublic.model_validate({**use.model_dump(), "stock_after": left})
+
+
+def _resolve_part(session: Session, tenant_id: uuid.UUID, data: PartUseCreate) -> Any:
+    if data.spare_part_id is not None:
+        try:
+            return get_part(session=session, tenant_id=tenant_id, part_id=data.spare_part_id)
+        except Exception as exc:
+            raise ValidationError.single(
+                "spare_part_id", f"no spare part {data.spare_part_id}"
+            ) from exc
+    if data.part_number:
+        part = find_part(session=session, tenant_id=tenant_id, part_number=data.part_number)
+        if part is None:
+            raise ValidationError.single("part_number", f"no spare part {data.part_number!r}")
+        return part
+    raise ValidationError.single("spare_part_id", "give spare_part_id or part_number")
+
+
+def list_labor(
+    *, session: Session, tenant_id: uuid.UUID, work_order_id: uuid.UUID
+) -> list[LaborPublic]:
+    get_work_order(session=session, tenant_id=tenant_id, work_order_id=work_order_id)
+    lab: Any = WorkOrderLabor
+    rows = session.execute(
+        select(WorkOrderLabor)
+        .where(lab.work_order_id == work_order_id)
+        .order_by(lab.performed_at, lab.id)
+    ).scalars()
+    return [LaborPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+def list_part_uses(
+    *, session: Session, tenant_id: uuid.UUID, work_order_id: uuid.UUID
+) -> list[WorkOrderPart]:
+    get_work_order(session=session, tenant_id=tenant_id, work_order_id=work_order_id)
+    use: Any = WorkOrderPart
+    return list(
+        session.execute(
+            select(WorkOrderPart)
+            .where(use.work_order_id == work_order_id)
+            .order_by(use.created_at, use.id)
+        ).scalars()
+    )
+
+
+# --- bulk upsert -----------------------------------------------------------------------------
+
+
+def upsert_work_orders(
+    *,
+    session: Session,
+    tenant_id: uuid.UUID,
+    items: list[Any],
+    origin: ChangeOrigin,
+    clock: Clock = SYSTEM_CLOCK,
+) -> BulkResult:
+    """Creates or updates work orders matched by ``number``; one result per item (see
+    ``run_bulk``: not all-or-nothing). Existing orders get only the fields an item sets; a
+    status change must be a legal transition unless the origin is an inbound sync."""
+    seen: set[str] = set()
+
+    def handle(index: int, raw: Any) -> BulkItemResult:
+        data: WorkOrderCreate = validate_item(WorkOrderCreate, raw)
+        if data.number in seen:
+            raise ValidationError.single("number", f"{data.number!r} appears twice in this request")
+        seen.add(data.number)
+        wo = find_work_order(session=session, tenant_id=tenant_id, number=data.number)
+        if wo is None:
+            created = _new_work_order(session, tenant_id, data, origin, clock)
+            return BulkItemResult(
+                index=index, key=data.number, outcome=BulkOutcome.created, id=created.id
+            )
+        values = data.model_dump(exclude_unset=True, exclude={"number"})
+        status = values.pop("status", None)
+        if status is not None and origin.kind != OriginKind.sync:
+            check_transition(wo.status, status)
+        changed = _apply_changes(session, tenant_id, wo, values, origin, clock)
+        if status is not None:
+            changed |= apply_status(
+                session=session, wo=wo, status=status, at=clock.now(), origin=origin,
+                clock=clock, enforce=False,
+            )  # fmt: skip
+        outcome = BulkOutcome.updated if changed else BulkOutcome.unchanged
+        return BulkItemResult(index=index, key=data.number, outcome=outcome, id=wo.id)
+
+    return run_bulk(session, items, handle, key_field="number")
