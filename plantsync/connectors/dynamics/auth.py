@@ -205,7 +205,9 @@ class DataverseAuth(httpx.Auth):
             try:
                 app = self._application()
                 if force_refresh:
-                    app.remove_tokens_for_client()
+                    # A fresh cache drops the refused token (msal's remove_tokens_for_client
+                    # would ask login.microsoftonline.com for instance aliases first).
+                    app.token_cache = msal.TokenCache()
                 result = app.acquire_token_for_client(scopes=[self.scope])
             except httpx.TransportError as exc:
                 raise translate_transport_error(
