@@ -45,22 +45,22 @@ class SyncASGITransport(httpx.BaseTransport):
 
 
 @pytest.fixture
-def sandbox() -> SapSandbox:
+def sap_sandbox() -> SapSandbox:
     return SapSandbox(records=30, seed=3, page_size=7)
 
 
 @pytest.fixture
-def http(sandbox: SapSandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(transport=SyncASGITransport(sandbox.app), base_url=BASE_URL) as client:
+def http(sap_sandbox: SapSandbox) -> Iterator[httpx.Client]:
+    with httpx.Client(transport=SyncASGITransport(sap_sandbox.app), base_url=BASE_URL) as client:
         yield client
 
 
 @pytest.fixture
-def make_connector(sandbox: SapSandbox, http: httpx.Client) -> Callable[..., SapConnector]:
+def make_connector(sap_sandbox: SapSandbox, http: httpx.Client) -> Callable[..., SapConnector]:
     """``make_connector(**overrides)``: a connector to the in-process sandbox."""
 
     def make(*, auth: dict[str, Any] | None = None, **overrides: Any) -> SapConnector:
-        info = sandbox.info(BASE_URL)
+        info = sap_sandbox.info(BASE_URL)
         fields: dict[str, Any] = {
             "provider": "sap",
             "base_url": info["base_url"],
