@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import UniqueConstraint
+from pydantic import AwareDatetime
 from sqlmodel import Field, SQLModel
 
 from plantsync.core.models.base import id_field, tenant_field, utc_field
@@ -22,8 +23,8 @@ class DowntimeSource(StrEnum):
 
 
 class DowntimeBase(SQLModel):
-    started_at: datetime
-    ended_at: datetime | None = None
+    started_at: AwareDatetime
+    ended_at: AwareDatetime | None = None
     reason_code: str | None = Field(default=None, max_length=64)
     planned: bool = Field(default=False, description="planned stop (true) or breakdown (false)")
     failure_mode: str | None = Field(default=None, max_length=64, description="library code")
@@ -59,8 +60,8 @@ class DowntimeCreate(DowntimeBase):
 
 
 class DowntimeUpdate(SQLModel):
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
+    started_at: AwareDatetime | None = None
+    ended_at: AwareDatetime | None = None
     reason_code: str | None = Field(default=None, max_length=64)
     planned: bool | None = None
     failure_mode: str | None = Field(default=None, max_length=64)

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, UniqueConstraint
+from pydantic import AwareDatetime
 from sqlmodel import Field, SQLModel
 
 from plantsync.core.models.base import id_field, tenant_field, utc_field
@@ -50,8 +51,8 @@ class WorkOrderBase(SQLModel):
     quantity_good: int = Field(default=0, ge=0)
     quantity_scrap: int = Field(default=0, ge=0)
     priority: int = Field(default=3, ge=1, le=4, description="1 (highest) to 4")
-    planned_start: datetime | None = Field(default=None)
-    planned_end: datetime | None = Field(default=None)
+    planned_start: AwareDatetime | None = Field(default=None)
+    planned_end: AwareDatetime | None = Field(default=None)
     cost_center: str | None = Field(default=None, max_length=64)
     currency: str = _currency()
 
@@ -95,8 +96,8 @@ class WorkOrderUpdate(SQLModel):
     quantity_good: int | None = Field(default=None, ge=0)
     quantity_scrap: int | None = Field(default=None, ge=0)
     priority: int | None = Field(default=None, ge=1, le=4)
-    planned_start: datetime | None = None
-    planned_end: datetime | None = None
+    planned_start: AwareDatetime | None = None
+    planned_end: AwareDatetime | None = None
     cost_center: str | None = Field(default=None, max_length=64)
     machine_id: uuid.UUID | None = None
     site_id: uuid.UUID | None = None
@@ -119,7 +120,7 @@ class WorkOrderPublic(WorkOrderBase):
 
 class WorkOrderStatusSet(SQLModel):
     status: WorkOrderStatus
-    at: datetime | None = Field(default=None, description="when (default: now)")
+    at: AwareDatetime | None = Field(default=None, description="when (default: now)")
 
 
 class WorkOrderLabor(SQLModel, table=True):
@@ -145,7 +146,7 @@ class LaborCreate(SQLModel):
         default=None, min_length=3, max_length=3, regex=CURRENCY_PATTERN,
         description="must match the work order's currency (default: it)",
     )  # fmt: skip
-    performed_at: datetime | None = None
+    performed_at: AwareDatetime | None = None
 
 
 class LaborPublic(SQLModel):

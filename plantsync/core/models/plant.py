@@ -11,7 +11,7 @@ import zoneinfo
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import field_validator
+from pydantic import AwareDatetime, field_validator
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -172,13 +172,13 @@ class MachineStatusPublic(SQLModel):
 
 class MachineStatusSet(SQLModel):
     status: MachineStatus
-    at: datetime | None = Field(default=None, description="when it changed (default: now)")
+    at: AwareDatetime | None = Field(default=None, description="when it changed (default: now)")
     reason: str | None = Field(default=None, max_length=200)
 
 
 class StatusIntervalPublic(SQLModel):
     status: MachineStatus
-    started_at: datetime
+    started_at: AwareDatetime
     ended_at: datetime | None
     duration_s: float
     reason: str | None
