@@ -93,7 +93,9 @@ def parse_error(status: int, body: bytes | str) -> DataverseError:
         data = json.loads(text)
         err = data.get("error", {}) if isinstance(data, dict) else {}
         code = str(err.get("code") or "")
-        message = str(err.get("message") or "").strip()
+        raw = err.get("message") or ""
+        # OData v2-style bodies (gateways in front of Dataverse) nest the text in "value".
+        message = str(raw.get("value", "") if isinstance(raw, dict) else raw).strip()
     except ValueError:
         code, message = "", ""
     if not message:
