@@ -174,13 +174,13 @@ class SyncLog(SQLModel, table=True):
     created_at: datetime = utc_field()
     started_at: datetime | None = utc_field(nullable=True)
     finished_at: datetime | None = utc_field(nullable=True)
-    duration_ms: int | None = None
+    duration_ms: int | None = Field(default=None, sa_type=sa.BigInteger)
     records_read: int = 0
     records_written: int = 0
     records_failed: int = 0
     records_skipped: int = 0
     errors_total: int = 0
-    progress: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    progress: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON(none_as_null=True))
     worker_id: str | None = Field(default=None, max_length=200)
     lease_expires_at: datetime | None = utc_field(nullable=True)
     heartbeat_at: datetime | None = utc_field(nullable=True)
