@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck fuzz soak bench clean
+.PHONY: run test lint typecheck migration fuzz soak bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+migration: $(STAMP)  ## regenerates the single initial migration from the complete models
+	$(BIN)/python -m plantsync.core.migrate write-initial
+	$(BIN)/ruff check --fix --quiet migrations/versions/0001_initial.py
+	$(BIN)/ruff format --quiet migrations/versions/0001_initial.py
 
 clean:
 	rm -rf $(VENV) var

@@ -7,10 +7,13 @@ not answer, its tests are skipped with the reason, except under ``CI=true``, whe
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,7 +25,7 @@ from sqlmodel import SQLModel
 import plantsync.core.models  # noqa: F401 - registers every table
 from plantsync.api.app import create_app
 from plantsync.core.clock import SYSTEM_CLOCK
-from plantsync.core.config import Settings
+from plantsync.core.config import Settings, get_settings
 from plantsync.core.db import Database
 from plantsync.core.models import Tenant
 from plantsync.core.principal import Role
@@ -143,3 +146,52 @@ def headers(settings: Settings, db: Database, tenant: Tenant) -> HeadersFactory:
         return {"Authorization": f"Bearer {token}"}
 
     return make
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+CliRunner = Callable[..., CliResult]
+
+
+@pytest.fixture
+def cli(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[CliRunner]:
+    """``cli("users", "list", input="...")``: runs the ``plantsync`` command in-process against
+    the test's ``settings`` (its database and keys) and returns exit code, stdout and stderr."""
+    from plantsync.cli.main import main
+
+    env = {
+        "PLANTSYNC_DATABASE_URL": settings.effective_database_url,
+        "PLANTSYNC_DATA_DIR": str(settings.data_dir),
+        "PLANTSYNC_PASSWORD_HASH_COST": settings.password_hash_cost,
+    }
+    for name, secret in (
+        ("PLANTSYNC_SECRET_KEY", settings.secret_key),
+        ("PLANTSYNC_ENCRYPTION_KEYS", settings.encryption_keys),
+    ):
+        if secret is not None:
+            env[name] = secret.get_secret_value()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+
+    def run(*args: str, input: str | None = None) -> CliResult:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["plantsync", *args])
+        monkeypatch.setattr(sys, "stdin", io.StringIO(input or ""))
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    yield run
+    get_settings.cache_clear()

@@ -112,8 +112,8 @@ def _load_keys(settings: Settings) -> HubKeys:
         enc_list = _split_keys(enc) if enc is not None else stored.encryption_keys
     else:
         enc_list = _split_keys(enc)
-    if len(secret) < 16:
-        raise ConfigurationError("PLANTSYNC_SECRET_KEY must be at least 16 characters")
+    if len(secret.encode("utf-8")) < 32:  # HS256 wants a key of at least 32 bytes
+        raise ConfigurationError("PLANTSYNC_SECRET_KEY must be at least 32 characters")
     _check_fernet_keys(enc_list)
     return HubKeys(secret_key=secret, encryption_keys=enc_list)
 
