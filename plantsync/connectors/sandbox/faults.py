@@ -12,7 +12,9 @@ Faults (each request draws at most one, in this order):
   write (POST/PUT/PATCH/MERGE/DELETE) is applied first and only its answer is lost;
 - ``drop_rate``: that fraction of GET answers is cut mid-body (headers and part of the body,
   then the connection closes) - a dropped connection mid-page;
-- ``latency_ms``: every matching request waits that long first (combines with the others).
+- ``latency_ms``: every matching request waits that long first (combines with the others);
+- ``forbid``: requests whose path matches this regular expression are answered ``403`` (an
+  account lacking an authorisation for one service or table).
 
 ``limit`` stops injecting after that many faults (latency does not count), so a test can ask
 for "the next write loses its answer" and nothing more. Control endpoints (``/_sandbox/``)
@@ -43,7 +45,7 @@ AUTH_PATH = re.compile(
     re.IGNORECASE,
 )
 
-FaultKind = Literal["throttle", "error", "after_commit", "drop"]
+FaultKind = Literal["forbidden", "throttle", "error", "after_commit", "drop"]
 
 
 class Throttle(BaseModel):
@@ -79,9 +81,17 @@ class FaultConfig(BaseModel):
     latency_ms: int = Field(default=0, ge=0, le=600_000)
     providers: tuple[str, ...] | None = None
     methods: tuple[str, ...] | None = None
+    forbid: str | None = None
     include_auth: bool = False
     limit: int | None = Field(default=None, ge=0)
     seed: int = 0
+
+    @field_validator("forbid")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            re.compile(v)  # re.error is a ValueError: reported as a validation error
+        return v
 
     @field_validator("methods")
     @classmethod
@@ -119,6 +129,8 @@ class FaultInjector:
         cfg = self._config
         if not self._applies(cfg, provider, method, path):
             return Decision(None, 0.0)
+        if cfg.forbid is not None and re.search(cfg.forbid, path):
+            return Decision("forbidden", cfg.latency_ms / 1000)
         with self._lock:
             fault, retry_after = self._draw(cfg, method)
             if fault is not None:
@@ -240,7 +252,13 @@ class FaultMiddleware:
     async def _dispatch(
         self, decision: Decision, scope: Scope, receive: Receive, send: _StatusRecorder
     ) -> None:
-        if decision.fault == "throttle":
+        if decision.fault == "forbidden":
+            await _answer(
+                send,
+                403,
+                {"error": {"code": "Forbidden", "message": "sandbox: no authorisation"}},
+            )
+        elif decision.fault == "throttle":
             await _answer(
                 send,
                 429,
