@@ -169,7 +169,8 @@ def oee_snapshot(
     cycle time x total / run time; quality = good / total. A factor that cannot be computed is
     `null` with a flag saying why (`no_planned_time`, `no_run_time`, `no_ideal_cycle_time`,
     `no_counts`, `counts_without_run_time`); performance above 1 is reported unclamped with
-    the flag `performance_over_100` (the ideal cycle time is probably wrong).
+    the flag `performance_over_100` (the ideal cycle time is probably wrong). Counts belong to
+    the window by `recorded_at` (from < recorded_at <= to); open downtime counts until `to`.
     """
     return oee.oee_snapshot(
         session=session, principal=caller, machine_id=machine_id, start=start, end=end,

@@ -27,7 +27,8 @@ Edges, each reported as an :class:`OEEFlag` instead of an error or a silent clam
   nor its site's), so the whole window counts as scheduled time, as for a 24/7 line.
 
 A snapshot measures up to "now" (a window reaching into the future ends now). Counts belong to
-the window by their ``recorded_at`` (the end of the counter's period). Downtime events still
+the window by their ``recorded_at``, the end of the counter's period: ``from < recorded_at <=
+to`` (a period ending exactly at ``to`` was counted inside the window). Downtime events still
 open count until the window's end.
 
 Refused inputs (a :class:`~plantsync.errors.ValidationError` naming the field): negative
@@ -384,8 +385,8 @@ def _counts(
         .where(
             CycleSubmission.tenant_id == machine.tenant_id,
             CycleSubmission.machine_id == machine.id,
-            col(CycleSubmission.recorded_at) >= start,
-            col(CycleSubmission.recorded_at) < end,
+            col(CycleSubmission.recorded_at) > start,
+            col(CycleSubmission.recorded_at) <= end,
         )
         .group_by(col(ProductionRun.ideal_cycle_time_s))
     ).all()
