@@ -15,7 +15,16 @@ app = typer.Typer(
 )
 
 
+_registered = False
+
+
 def _register() -> None:
+    # Once per process: ``main()`` may run many times in one process (tests), and adding the
+    # groups again would duplicate them.
+    global _registered
+    if _registered:
+        return
+    _registered = True
     # One line per command group module; each module exposes ``register(app)``.
     from plantsync.cli import (
         api_keys_cmd,
