@@ -32,7 +32,7 @@ class DowntimeBase(SQLModel):
     source: DowntimeSource = DowntimeSource.api
     description: str | None = Field(default=None, max_length=1000)
     external_ref: str | None = Field(
-        default=None, max_length=100, regex=CODE_PATTERN,
+        default=None, max_length=100, schema_extra={"pattern": CODE_PATTERN},
         description="the sender's own reference; bulk upserts match on it",
     )  # fmt: skip
 

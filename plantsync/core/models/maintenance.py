@@ -21,7 +21,11 @@ DEFAULT_CURRENCY = "EUR"
 
 def _currency(default: str | None = DEFAULT_CURRENCY) -> str:
     return Field(  # type: ignore[no-any-return]
-        default=default, min_length=3, max_length=3, regex=CURRENCY_PATTERN, description="ISO 4217"
+        default=default,
+        min_length=3,
+        max_length=3,
+        schema_extra={"pattern": CURRENCY_PATTERN},
+        description="ISO 4217",
     )
 
 
@@ -43,7 +47,7 @@ class WorkOrderStatus(StrEnum):
 
 
 class WorkOrderBase(SQLModel):
-    number: str = Field(min_length=1, max_length=64, regex=CODE_PATTERN)
+    number: str = Field(min_length=1, max_length=64, schema_extra={"pattern": CODE_PATTERN})
     kind: WorkOrderKind = WorkOrderKind.production
     product_code: str | None = Field(default=None, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
@@ -143,7 +147,7 @@ class LaborCreate(SQLModel):
     hours: float = Field(gt=0, le=24)
     rate_minor: int = Field(ge=0, description="hourly rate in minor units of the currency")
     currency: str | None = Field(
-        default=None, min_length=3, max_length=3, regex=CURRENCY_PATTERN,
+        default=None, min_length=3, max_length=3, schema_extra={"pattern": CURRENCY_PATTERN},
         description="must match the work order's currency (default: it)",
     )  # fmt: skip
     performed_at: AwareDatetime | None = None
@@ -195,7 +199,7 @@ class PartUsePublic(SQLModel):
 
 
 class SparePartBase(SQLModel):
-    part_number: str = Field(min_length=1, max_length=64, regex=CODE_PATTERN)
+    part_number: str = Field(min_length=1, max_length=64, schema_extra={"pattern": CODE_PATTERN})
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=1000)
     location: str | None = Field(default=None, max_length=100, description="store / bin")
@@ -231,7 +235,9 @@ class SparePartUpdate(SQLModel):
     min_stock: int | None = Field(default=None, ge=0)
     max_stock: int | None = Field(default=None, ge=0)
     unit_price_minor: int | None = Field(default=None, ge=0)
-    currency: str | None = Field(default=None, min_length=3, max_length=3, regex=CURRENCY_PATTERN)
+    currency: str | None = Field(
+        default=None, min_length=3, max_length=3, schema_extra={"pattern": CURRENCY_PATTERN}
+    )
     site_id: uuid.UUID | None = None
 
 
@@ -247,7 +253,7 @@ class SparePartPublic(SparePartBase):
 
 
 class LibraryEntryBase(SQLModel):
-    code: str = Field(min_length=1, max_length=64, regex=CODE_PATTERN)
+    code: str = Field(min_length=1, max_length=64, schema_extra={"pattern": CODE_PATTERN})
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=1000)
     machine_type: str | None = Field(default=None, max_length=100, description="applies to")

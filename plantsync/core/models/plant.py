@@ -34,7 +34,7 @@ def check_timezone(value: str) -> str:
 
 
 class SiteBase(SQLModel):
-    code: str = Field(min_length=1, max_length=64, regex=CODE_PATTERN)
+    code: str = Field(min_length=1, max_length=64, schema_extra={"pattern": CODE_PATTERN})
     name: str = Field(min_length=1, max_length=200)
     timezone: str = Field(default="UTC", max_length=64, description="IANA time zone")
 
@@ -58,7 +58,9 @@ class SiteCreate(SiteBase):
 
 
 class SiteUpdate(SQLModel):
-    code: str | None = Field(default=None, min_length=1, max_length=64, regex=CODE_PATTERN)
+    code: str | None = Field(
+        default=None, min_length=1, max_length=64, schema_extra={"pattern": CODE_PATTERN}
+    )
     name: str | None = Field(default=None, min_length=1, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
 
@@ -86,7 +88,7 @@ class MachineStatus(StrEnum):
 
 
 class MachineBase(SQLModel):
-    code: str = Field(min_length=1, max_length=64, regex=CODE_PATTERN)
+    code: str = Field(min_length=1, max_length=64, schema_extra={"pattern": CODE_PATTERN})
     name: str = Field(min_length=1, max_length=200)
     type: str | None = Field(default=None, max_length=100)
     manufacturer: str | None = Field(default=None, max_length=200)
@@ -122,7 +124,9 @@ class MachineCreate(MachineBase):
 
 
 class MachineUpdate(SQLModel):
-    code: str | None = Field(default=None, min_length=1, max_length=64, regex=CODE_PATTERN)
+    code: str | None = Field(
+        default=None, min_length=1, max_length=64, schema_extra={"pattern": CODE_PATTERN}
+    )
     name: str | None = Field(default=None, min_length=1, max_length=200)
     type: str | None = Field(default=None, max_length=100)
     manufacturer: str | None = Field(default=None, max_length=200)
