@@ -33,8 +33,10 @@ def _register() -> None:
         connectors_cmd,
         db_cmd,
         demo_cmd,
+        downtime_cmd,
         keys_cmd,
         logs_cmd,
+        machines_cmd,
         mappings_cmd,
         oee_cmd,
         sandbox_cmd,
@@ -43,9 +45,13 @@ def _register() -> None:
         sync_cmd,
         tenants_cmd,
         users_cmd,
+        work_orders_cmd,
     )
 
     for module in (
+        machines_cmd,
+        work_orders_cmd,
+        downtime_cmd,
         demo_cmd,
         oee_cmd,
         api_keys_cmd,

@@ -7,8 +7,8 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, UniqueConstraint
 from pydantic import AwareDatetime
+from sqlalchemy import BigInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from plantsync.core.models.base import id_field, tenant_field, utc_field
