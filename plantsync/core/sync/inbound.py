@@ -1,0 +1,361 @@
+"""Inbound runs: ERP -> plant, by ERP key, incremental, never echoed back.
+
+- The pull starts at the connection's cursor: the delta token where the ERP has one, else the
+  change-date watermark minus ``OVERLAP`` (rows sharing the boundary timestamp, and rows that
+  arrive late with an older timestamp, are read again rather than lost).
+- Rows read twice (the overlap, a key on two pages) are deduplicated: a record whose ERP
+  fields hash to what its link holds is unchanged and not written again.
+- Each record is upserted through the plant's natural-key services (machines by code, work
+  orders by number) with the origin ``inbound_sync(connection)`` — so the change feed leaves
+  it out of this connection's outbound runs — and its link (ERP key, hash) is stored. A
+  record linked before keeps its local row even when the ERP renamed its code.
+- Deleted or deactivated records deactivate the machine (a work order is cancelled).
+- Writes are short transactions of at most ``SLICE`` records, so other writers (andon calls
+  on SQLite) are never held up for long; the cursor advances only after the last page's rows
+  are committed. A run cut short re-reads from the old cursor and converges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from plantsync.connectors.base import Cursor, Direction, EntityType, ERPRecord
+from plantsync.core.models.integration import ExternalLink, LinkState, SyncCursor
+from plantsync.core.models.maintenance import WorkOrder
+from plantsync.core.models.plant import Machine
+from plantsync.core.services.changes import ChangeOrigin, stamp_change
+from plantsync.core.services.machines import find_machine_by_code, upsert_machines
+from plantsync.core.services.plant_common import BulkOutcome
+from plantsync.core.services.work_orders import find_work_order, upsert_work_orders
+from plantsync.core.sync import links
+from plantsync.core.sync.context import RunContext
+from plantsync.core.sync.hashing import record_hash
+from plantsync.core.sync.records import machine_item, work_order_item
+from plantsync.mappings.convert import Context
+from plantsync.mappings.engine import RecordMappingError, from_erp
+
+OVERLAP = timedelta(minutes=5)
+SLICE = 250
+
+
+@dataclass
+class InboundItem:
+    """What a record does to the plant: ``create``, ``update``, ``deactivate``, ``unchanged``
+    (same hash as last written) or ``unknown_deleted`` (a deletion of a record never seen)."""
+
+    erp_key: str
+    action: str
+    hash: str
+    item: dict[str, Any] = field(default_factory=dict)
+    link: ExternalLink | None = None
+    local_id: Any = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"erp_key": self.erp_key, "action": self.action, "record": self.item}
+
+
+# --- cursor ----------------------------------------------------------------------------------
+
+
+def _cursor(session: Session, ctx: RunContext) -> SyncCursor | None:
+    return session.exec(
+        select(SyncCursor).where(
+            SyncCursor.connection_id == ctx.connection_id,
+            SyncCursor.entity_type == ctx.entity,
+            SyncCursor.direction == Direction.inbound,
+        )
+    ).first()
+
+
+def start_cursor(session: Session, ctx: RunContext) -> Cursor | None:
+    """Where this pull starts (None: a full pull)."""
+    if ctx.entity_id is not None:
+        return None
+    row = _cursor(session, ctx)
+    if row is None or (row.watermark is None and not row.delta_token):
+        return None
+    watermark = row.watermark - OVERLAP if row.watermark else None
+    return Cursor(watermark=watermark, delta_token=row.delta_token)
+
+
+def save_cursor(ctx: RunContext, reached: Cursor, *, full: bool) -> None:
+    """Advances the cursor (never backwards) once the pulled rows are committed."""
+    if ctx.dry:
+        return
+    with ctx.database.write_session() as session:
+        row = _cursor(session, ctx) or SyncCursor(
+            tenant_id=ctx.tenant_id,
+            connection_id=ctx.connection_id,
+            entity_type=ctx.entity,
+            direction=Direction.inbound,
+            updated_at=ctx.now(),
+        )
+        if reached.watermark is not None:
+            old = row.watermark
+            row.watermark = max(old, reached.watermark) if old else reached.watermark
+        row.delta_token = reached.delta_token
+        if full:
+            row.last_full_sync_at = ctx.now()
+        row.last_log_id = ctx.log_id
+        row.updated_at = ctx.now()
+        session.add(row)
+
+
+# --- planning --------------------------------------------------------------------------------
+
+
+def _hash(record: ERPRecord) -> str:
+    return record_hash({"@deleted": record.deleted, **dict(record.fields)})
+
+
+def plan(session: Session, ctx: RunContext, records: Sequence[ERPRecord]) -> list[InboundItem]:
+    """What each record would do (mapping failures are recorded on ``ctx`` and left out)."""
+    by_key = links.by_erp_key(session, ctx.connection_id, ctx.entity, [r.key for r in records])
+    sites = links.site_codes(session, ctx.tenant_id)
+    machine_codes = (
+        _machine_codes(session, ctx, records) if ctx.entity is EntityType.work_order else {}
+    )
+    out = []
+    for record in records:
+        link = by_key.get(record.key)
+        digest = _hash(record)
+        if link is not None and link.sent_hash == digest and link.state != LinkState.failed:
+            out.append(
+                InboundItem(record.key, "unchanged", digest, link=link, local_id=link.local_id)
+            )
+            continue
+        try:
+            out.append(_plan_record(session, ctx, record, digest, link, sites, machine_codes))
+        except RecordMappingError as exc:
+            ctx.fail_record(exc.code, exc.message, erp_key=record.key)
+    return out
+
+
+def _plan_record(
+    session: Session,
+    ctx: RunContext,
+    record: ERPRecord,
+    digest: str,
+    link: ExternalLink | None,
+    sites: set[str],
+    machine_codes: dict[str, str],
+) -> InboundItem:
+    local = _local_row(session, ctx, link)
+    if record.deleted and (not record.fields or local is not None):
+        if local is None:
+            return InboundItem(record.key, "unknown_deleted", digest, link=link)
+        return InboundItem(
+            record.key, "deactivate", digest, _deactivation(ctx, local), link, local.id
+        )
+    canonical = from_erp(ctx.mapping, record.fields, Context())
+    if ctx.entity is EntityType.machine:
+        item = machine_item(canonical, erp_key=record.key, known_sites=sites)
+        if record.deleted:
+            item["is_active"] = False
+        natural = "code"
+    else:
+        item = work_order_item(
+            canonical, erp_key=record.key, machine_codes=machine_codes, known_sites=sites
+        )
+        if record.deleted:
+            item["status"] = "cancelled"
+        natural = "number"
+    if local is not None:
+        item["@rename_from"] = getattr(local, natural)
+        return InboundItem(record.key, "update", digest, item, link, local.id)
+    existing = _by_natural_key(session, ctx, item[natural])
+    action = "update" if existing is not None else "create"
+    return InboundItem(record.key, action, digest, item, link, existing.id if existing else None)
+
+
+def _local_row(session: Session, ctx: RunContext, link: ExternalLink | None) -> Any:
+    if link is None:
+        return None
+    model = Machine if ctx.entity is EntityType.machine else WorkOrder
+    return session.get(model, link.local_id)
+
+
+def _by_natural_key(session: Session, ctx: RunContext, value: str) -> Any:
+    if ctx.entity is EntityType.machine:
+        return find_machine_by_code(session=session, tenant_id=ctx.tenant_id, code=value)
+    return find_work_order(session=session, tenant_id=ctx.tenant_id, number=value)
+
+
+def _deactivation(ctx: RunContext, local: Any) -> dict[str, Any]:
+    if ctx.entity is EntityType.machine:
+        return {"code": local.code, "name": local.name, "is_active": False}
+    return {"number": local.number, "status": "cancelled"}
+
+
+def _machine_codes(
+    session: Session, ctx: RunContext, records: Sequence[ERPRecord]
+) -> dict[str, str]:
+    field_name = ctx.mapping.fields.get("machine_id")
+    keys = {str(r.fields[field_name]) for r in records if field_name and r.fields.get(field_name)}
+    found = links.by_erp_key(session, ctx.connection_id, EntityType.machine, keys)
+    ids = {link.local_id: key for key, link in found.items()}
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(Machine.id, Machine.code).where(col(Machine.id).in_(list(ids)))
+    ).all()
+    return {ids[mid]: code for mid, code in rows}
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def apply(ctx: RunContext, items: Sequence[InboundItem]) -> None:
+    """Writes one slice of planned records and their links (two short transactions)."""
+    todo = [i for i in items if i.action in ("create", "update", "deactivate")]
+    ctx.counts.skipped += len(items) - len(todo)
+    if not todo:
+        return
+    origin = ChangeOrigin.inbound_sync(ctx.connection_id)
+    with ctx.database.write_session() as session:
+        _renames(session, ctx, todo, origin)
+        upsert = upsert_machines if ctx.entity is EntityType.machine else upsert_work_orders
+        payload = [{k: v for k, v in i.item.items() if not k.startswith("@")} for i in todo]
+        result = upsert(
+            session=session, tenant_id=ctx.tenant_id, items=payload, origin=origin, clock=ctx.clock
+        )
+    with ctx.database.write_session() as session:
+        for item, outcome in zip(todo, result.results, strict=True):
+            if outcome.outcome == BulkOutcome.failed or outcome.id is None:
+                detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in outcome.errors.items())
+                message = outcome.message or "refused by the plant model"
+                ctx.fail_record(
+                    "rejected",
+                    f"{message}{' (' + detail + ')' if detail else ''}",
+                    erp_key=item.erp_key,
+                )
+                continue
+            _link(session, ctx, item, outcome.id)
+            if outcome.outcome == BulkOutcome.unchanged:
+                ctx.counts.skipped += 1
+            else:
+                ctx.counts.written += 1
+                if outcome.outcome == BulkOutcome.created:
+                    ctx.counts.created += 1
+                else:
+                    ctx.counts.updated += 1
+
+
+def _renames(
+    session: Session, ctx: RunContext, items: Sequence[InboundItem], origin: ChangeOrigin
+) -> None:
+    """A linked record whose natural key changed in the ERP keeps its local row: rename it
+    first (when the new key is free), so the natural-key upsert finds it."""
+    natural = "code" if ctx.entity is EntityType.machine else "number"
+    for item in items:
+        old = item.item.get("@rename_from")
+        new = item.item.get(natural)
+        if not old or old == new or item.local_id is None:
+            continue
+        if not isinstance(new, str) or _by_natural_key(session, ctx, new) is not None:
+            item.item[natural] = old  # the new key is taken: keep ours, the link still holds
+            continue
+        row = _local_row(session, ctx, item.link)
+        if row is not None:
+            setattr(row, natural, new)
+            stamp_change(session, row, origin, clock=ctx.clock)
+    session.flush()
+
+
+def _link(session: Session, ctx: RunContext, item: InboundItem, local_id: Any) -> None:
+    now = ctx.now()
+    link = item.link
+    if link is None or link.local_id != local_id:
+        link = links.by_local(session, ctx.connection_id, ctx.entity, [local_id]).get(local_id)
+        stale = links.by_erp_key(session, ctx.connection_id, ctx.entity, [item.erp_key]).get(
+            item.erp_key
+        )
+        if stale is not None and stale is not link:
+            stale.erp_key = None  # the ERP key moved to another local record
+            stale.state = LinkState.deleted
+            session.flush()
+    else:
+        link = session.merge(link)
+    links.put(
+        session, link, tenant_id=ctx.tenant_id, connection_id=ctx.connection_id,
+        entity=ctx.entity, local_id=local_id, now=now, erp_key=item.erp_key,
+        state=LinkState.deleted if item.action == "deactivate" else LinkState.linked,
+        sent_hash=item.hash, last_direction=Direction.inbound, last_log_id=ctx.log_id,
+        error=None, last_synced_at=now,
+    )  # fmt: skip
+    session.flush()
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def dedupe(records: Sequence[ERPRecord], seen: dict[str, str]) -> list[ERPRecord]:
+    """The records of a page, once per key (the last wins), without those already handled in
+    this run with the same content."""
+    last: dict[str, ERPRecord] = {}
+    for record in records:
+        last.pop(record.key, None)
+        last[record.key] = record
+    fresh = []
+    for key, record in last.items():
+        digest = _hash(record)
+        if seen.get(key) != digest:
+            fresh.append(record)
+            seen[key] = digest
+    return fresh
+
+
+def run(ctx: RunContext) -> str:
+    """One inbound run; returns the summary. Connector errors that stop the pull propagate
+    (nothing after the last committed slice is lost: the cursor did not move)."""
+    with ctx.database.read_session() as session:
+        since = start_cursor(session, ctx)
+    seen: dict[str, str] = {}
+    reached: Cursor | None = None
+    full = since is None
+    for pages, page in enumerate(ctx.connector.pull(ctx.entity, since=since), start=1):
+        records = list(page.records)
+        if ctx.entity_id is not None:
+            records = [r for r in records if r.key == ctx.entity_id]
+        records = dedupe(records, seen)
+        ctx.counts.read += len(records)
+        for start in range(0, len(records), SLICE):
+            with ctx.database.read_session() as session:
+                items = plan(session, ctx, records[start : start + SLICE])
+            apply(ctx, items)
+        if page.full:
+            full = True
+            ctx.note(page.note or "the ERP could not continue from the saved position: full pull")
+        elif page.note:
+            ctx.note(page.note)
+        reached = page.cursor or reached
+        ctx.checkpoint({"phase": "pulling", "pages": pages})
+    if reached is not None and ctx.entity_id is None:
+        save_cursor(ctx, reached, full=full)
+    return _summary(ctx, full)
+
+
+def _summary(ctx: RunContext, full: bool) -> str:
+    c = ctx.counts
+    kind = "Full pull" if full else "Incremental pull"
+    return (
+        f"{kind}: read {c.read} {ctx.entity.value} record(s), wrote {c.written} "
+        f"({c.created} created, {c.updated} updated), {c.failed} failed, {c.skipped} unchanged."
+    )
+
+
+__all__ = [
+    "OVERLAP",
+    "InboundItem",
+    "apply",
+    "dedupe",
+    "plan",
+    "run",
+    "save_cursor",
+    "start_cursor",
+]
