@@ -28,8 +28,15 @@ def serve(
     hub_keys(current)  # ConfigurationError (exit 1) before anything else starts
     db = database()
     app = create_app(current, database=db)
+    from plantsync.core.sync.executor import Executor
+
+    app.state.executor = executor = Executor(db)  # runs pending syncs in this process
+    executor.start()
     stderr.print(f"PlantSync API on http://{host}:{port} (docs at /docs)", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_config=uvicorn_log_config(), server_header=False)
+    try:
+        uvicorn.run(app, host=host, port=port, log_config=uvicorn_log_config(), server_header=False)
+    finally:
+        executor.stop()
 
 
 def register(app: typer.Typer) -> None:

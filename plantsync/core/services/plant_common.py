@@ -130,7 +130,7 @@ ItemHandler = Callable[[int, Any], BulkItemResult]
 def run_bulk(
     session: Session, items: Sequence[Any], handle: ItemHandler, *, key_field: str | None = None
 ) -> BulkResult:
-    """Applies ``handle(index, item)`` to every item and commits what succeeded.
+    """Applies ``handle(index, item)`` to every item and commits what succeeded, chunk by chunk.
 
     Not all-or-nothing: an item that fails (bad fields, unknown references, a conflict) gets a
     ``failed`` result and the others are stored. Items run in chunks, each in a savepoint;
@@ -143,7 +143,9 @@ def run_bulk(
     for start in range(0, len(items), _CHUNK):
         chunk = list(enumerate(items[start : start + _CHUNK], start=start))
         results.extend(_run_chunk(session, chunk, handle, key_field))
-    session.commit()
+        # Commit per chunk: a 10,000-item request never holds SQLite's single write lock for
+        # long, so andon calls and other short writes get their turn in between.
+        session.commit()
     counts = {o: sum(1 for r in results if r.outcome == o) for o in BulkOutcome}
     return BulkResult(
         created=counts[BulkOutcome.created],

@@ -187,18 +187,23 @@ def list_logs(
 
 
 def next_sync_at(
-    *, connection: Connection, last_run_at: datetime | None, now: datetime
+    *,
+    connection: Connection,
+    last_run_at: datetime | None,
+    now: datetime,
+    minute: timedelta = timedelta(minutes=1),
 ) -> datetime | None:
     """When the pair is next due: the last run's request time + the interval.
 
     A pair that never ran is due now (its connection's creation time when that is later
-    than nothing). An inactive connection is never due (None). Jitter is the scheduler's.
+    than nothing). An inactive connection is never due (None). Jitter is the scheduler's
+    (``plantsync.scheduler.due``). ``minute`` is one interval minute (shortened only in tests).
     """
     if not connection.is_active or connection.archived_at is not None:
         return None
     if last_run_at is None:
         return min(connection.created_at, now)
-    return last_run_at + timedelta(minutes=connection.sync_interval_minutes)
+    return last_run_at + minute * connection.sync_interval_minutes
 
 
 def last_run(session: Session, connection_id: uuid.UUID, pair: SyncEntity) -> SyncLog | None:
@@ -217,7 +222,11 @@ def last_run(session: Session, connection_id: uuid.UUID, pair: SyncEntity) -> Sy
 
 
 def schedule_for(
-    *, session: Session, connection: Connection, clock: Clock = SYSTEM_CLOCK
+    *,
+    session: Session,
+    connection: Connection,
+    clock: Clock = SYSTEM_CLOCK,
+    minute: timedelta = timedelta(minutes=1),
 ) -> list[ScheduleEntry]:
     """One entry per ``sync_entities`` pair: last run, its status, and next due time."""
     now = clock.now()
@@ -233,7 +242,10 @@ def schedule_for(
                 last_status=log.status if log else None,
                 last_log_id=log.id if log else None,
                 next_sync_at=next_sync_at(
-                    connection=connection, last_run_at=log.created_at if log else None, now=now
+                    connection=connection,
+                    last_run_at=log.created_at if log else None,
+                    now=now,
+                    minute=minute,
                 ),
             )
         )

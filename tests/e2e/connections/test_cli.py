@@ -39,7 +39,9 @@ def created(cli: Any, db: Database, tenant: Tenant, tmp_path: Path) -> dict[str,
     return dict(json.loads(result.stdout))
 
 
-def test_create_show_list_update_delete(cli: Any, created: dict[str, Any], monkeypatch: Any) -> None:
+def test_create_show_list_update_delete(
+    cli: Any, created: dict[str, Any], monkeypatch: Any
+) -> None:
     assert created["auth_config_keys"] == ["password", "username"]
     assert created["field_mappings"] == {"work_order_id": "AUFNR", "machine_id": "EQUNR"}
     assert [e["entity_type"] for e in created["sync_entities"]] == ["work_order", "machine"]
@@ -51,19 +53,26 @@ def test_create_show_list_update_delete(cli: Any, created: dict[str, Any], monke
     # stdin and an environment variable as the credential source
     ok(cli("connections", "create", "--name", "ora", "--provider", "oracle", "--base-url", URL,
            "--interval", "30", "--auth-config-file", "-", input=AUTH))  # fmt: skip
-    monkeypatch.setenv("DYN_AUTH", json.dumps({"tenant_id": "t", "client_id": "c", "client_secret": SECRET}))
+    monkeypatch.setenv(
+        "DYN_AUTH", json.dumps({"tenant_id": "t", "client_id": "c", "client_secret": SECRET})
+    )
     ok(cli("connections", "create", "--name", "dyn", "--provider", "dynamics", "--base-url", URL,
            "--interval", "30", "--auth-config-env", "DYN_AUTH", "--insecure"))  # fmt: skip
     updated = json.loads(ok(cli("connections", "update", created["id"], "--interval", "15",
                                 "--mapping", "machine_id=", "--mapping", "work_order.@resource=ZPM_SRV/Orders",
                                 "--json")).stdout)  # fmt: skip
     assert updated["sync_interval_minutes"] == 15
-    assert updated["field_mappings"] == {"work_order_id": "AUFNR", "work_order.@resource": "ZPM_SRV/Orders"}
+    assert updated["field_mappings"] == {
+        "work_order_id": "AUFNR",
+        "work_order.@resource": "ZPM_SRV/Orders",
+    }
     ok(cli("connections", "delete", "ora"))
     assert ok(cli("connections", "show", "ora"), 2).stderr
 
 
-def test_bad_input_exits_2_naming_the_field(cli: Any, created: dict[str, Any], tmp_path: Path) -> None:
+def test_bad_input_exits_2_naming_the_field(
+    cli: Any, created: dict[str, Any], tmp_path: Path
+) -> None:
     auth_file = tmp_path / "a.json"
     auth_file.write_text(json.dumps({"username": "u"}))
     base = ["connections", "create", "--name", "x", "--provider", "sap", "--base-url", URL]
@@ -91,7 +100,16 @@ def test_sync_queues_then_wait_runs_here(cli: Any, created: dict[str, Any], db: 
     again = ok(cli("sync", created["id"], "--direction", "inbound", "--entity", "machine"))
     assert again.stdout.strip() == str(log_id) and "already pending" in again.stderr
     ok(cli("sync", "SAP Production", "--direction", "inbound", "--entity", "downtime"), 2)
-    waited = cli("sync", "SAP Production", "--direction", "inbound", "--entity", "machine", "--wait", "--json")
+    waited = cli(
+        "sync",
+        "SAP Production",
+        "--direction",
+        "inbound",
+        "--entity",
+        "machine",
+        "--wait",
+        "--json",
+    )
     body = json.loads(waited.stdout)
     assert body["id"] == str(log_id) and body["status"] == "failed"
     assert waited.exit_code == 1
@@ -99,7 +117,9 @@ def test_sync_queues_then_wait_runs_here(cli: Any, created: dict[str, Any], db: 
         assert body["message"] == ENGINE_MISSING
     shown = json.loads(ok(cli("logs", "show", str(log_id), "--json")).stdout)
     assert shown == body
-    page = json.loads(ok(cli("logs", "--status", "failed", "--connection", "SAP Production", "--json")).stdout)
+    page = json.loads(
+        ok(cli("logs", "--status", "failed", "--connection", "SAP Production", "--json")).stdout
+    )
     assert [i["id"] for i in page["items"]] == [str(log_id)]
     ok(cli("logs", "--limit", "5"))
     assert json.loads(ok(cli("logs", "prune", "--json")).stdout)["deleted"] == 0
@@ -117,7 +137,12 @@ def test_sync_wait_exit_codes(
                         session=s)  # fmt: skip
 
     monkeypatch.setattr(executor, "load_runner", lambda: runner)
-    result = ok(cli("sync", "SAP Production", "--direction", "outbound", "--entity", "work_order", "--wait"), code)
+    result = ok(
+        cli(
+            "sync", "SAP Production", "--direction", "outbound", "--entity", "work_order", "--wait"
+        ),
+        code,
+    )
     assert f"{status} here" in result.stdout and status in result.stderr
 
 

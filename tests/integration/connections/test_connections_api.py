@@ -112,7 +112,10 @@ def test_auth_config_is_fernet_under_the_hub_key_only(
         ({"field_mappings": {"machine.priority": "X"}}, "field_mappings.machine.priority"),
         ({"field_mappings": {"machine_id": ""}}, "field_mappings.machine_id"),
         ({"tls": {"ca_bundle_pem": "not a certificate"}}, "tls"),
-        ({"sync_entities": [{"direction": "inbound", "entity_type": "downtime"}]}, "sync_entities.0"),
+        (
+            {"sync_entities": [{"direction": "inbound", "entity_type": "downtime"}]},
+            "sync_entities.0",
+        ),
         ({"outbound_start_from": "2026-01-01T00:00:00"}, "outbound_start_from"),
     ],
 )
@@ -126,7 +129,9 @@ def test_bad_fields_are_refused_naming_the_field(
     assert SECRET not in resp.text
 
 
-def test_unknown_mapping_key_lists_the_valid_ones(client: TestClient, admin: dict[str, str]) -> None:
+def test_unknown_mapping_key_lists_the_valid_ones(
+    client: TestClient, admin: dict[str, str]
+) -> None:
     resp = client.post(BASE, json=body(field_mappings={"wo": "AUFNR"}), headers=admin)
     assert resp.status_code == 422
     assert "work_order.@resource" in resp.json()["message"]
@@ -168,7 +173,9 @@ def test_name_unique_per_tenant_limit_and_archive_frees(
     assert again.status_code == 201, again.text
 
 
-def test_patch_rules(client: TestClient, admin: dict[str, str], db: Database, tenant: Tenant) -> None:
+def test_patch_rules(
+    client: TestClient, admin: dict[str, str], db: Database, tenant: Tenant
+) -> None:
     conn = client.post(BASE, json=body(), headers=admin).json()
     url = f"{BASE}/{conn['id']}"
     resp = client.patch(url, json={"provider": "oracle"}, headers=admin)
@@ -178,7 +185,9 @@ def test_patch_rules(client: TestClient, admin: dict[str, str], db: Database, te
     assert resp.json()["auth_config_keys"] == ["password", "sap_client", "username"]
     resp = client.patch(url, json={"auth_config": {"password": "new-password"}}, headers=admin)
     assert resp.status_code == 200 and "new-password" not in resp.text
-    resp = client.patch(url, json={"tls": {"verify": False}, "sync_interval_minutes": 15}, headers=admin)
+    resp = client.patch(
+        url, json={"tls": {"verify": False}, "sync_interval_minutes": 15}, headers=admin
+    )
     data = resp.json()
     assert data["tls_verify_disabled"] is True and data["warnings"]
     assert data["sync_interval_minutes"] == 15
@@ -217,10 +226,14 @@ def test_roles_and_tenant_isolation(
     assert client.delete(url, headers=stranger).status_code == 404
 
 
-def test_outbound_start_from_defaults_to_creation(client: TestClient, admin: dict[str, str]) -> None:
+def test_outbound_start_from_defaults_to_creation(
+    client: TestClient, admin: dict[str, str]
+) -> None:
     data = client.post(BASE, json=body(), headers=admin).json()
     assert data["outbound_start_from"] == data["created_at"]
     back = body(name="backfill", outbound_start_from="2025-01-01T00:00:00Z")
-    assert client.post(BASE, json=back, headers=admin).json()["outbound_start_from"].startswith(
-        "2025-01-01T00:00:00"
+    assert (
+        client.post(BASE, json=back, headers=admin)
+        .json()["outbound_start_from"]
+        .startswith("2025-01-01T00:00:00")
     )

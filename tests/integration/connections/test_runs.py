@@ -97,7 +97,9 @@ def test_claim_is_atomic_and_lease_rules(
         expired = runs.expire_stale_leases(session=s, clock=clock)
     assert [e.id for e in expired] == [log.id]
     final = _get(db, log.id)
-    assert final.status == SyncStatus.failed and "stopped renewing its lease" in (final.message or "")
+    assert final.status == SyncStatus.failed and "stopped renewing its lease" in (
+        final.message or ""
+    )
     assert final.records_read == 10
     with db.session(write=True) as s, pytest.raises(runs.ConflictError):
         runs.finish(log.id, SyncStatus.success, runs.RunCounts(), "late", session=s, worker_id="a",
@@ -158,7 +160,9 @@ def test_executor_claims_pending_and_runs_the_runner(
         executor.drain()
     finally:
         executor.stop()
-    assert sorted(seen) == sorted([(first.id, SyncStatus.in_progress), (second.id, SyncStatus.in_progress)])
+    assert sorted(seen) == sorted(
+        [(first.id, SyncStatus.in_progress), (second.id, SyncStatus.in_progress)]
+    )
     assert _get(db, first.id).status == SyncStatus.success
     third, _ = _request(db, tenant, conn_id, clock)
     closed = run_in_process(third.id, database=db, runner=broken, clock=clock)

@@ -52,19 +52,31 @@ def test_sync_request_dedupes_202_then_200(
     second = client.post(f"{BASE}/{conn_id}/sync", json=req, headers=admin)
     assert second.status_code == 200 and second.json()["id"] == log["id"]
     other_direction = {"direction": "outbound", "entity_type": "work_order"}
-    assert client.post(f"{BASE}/{conn_id}/sync", json=other_direction, headers=admin).status_code == 202
+    assert (
+        client.post(f"{BASE}/{conn_id}/sync", json=other_direction, headers=admin).status_code
+        == 202
+    )
     _finish(db, log["id"], SyncStatus.success)
     third = client.post(f"{BASE}/{conn_id}/sync", json=req, headers=admin)
     assert third.status_code == 202 and third.json()["id"] != log["id"]
 
 
 def test_sync_request_rules(
-    client: TestClient, admin: dict[str, str], conn_id: str, headers: Any, db: Database, tenant: Tenant
+    client: TestClient,
+    admin: dict[str, str],
+    conn_id: str,
+    headers: Any,
+    db: Database,
+    tenant: Tenant,
 ) -> None:
     url = f"{BASE}/{conn_id}/sync"
-    bad_pair = client.post(url, json={"direction": "inbound", "entity_type": "downtime"}, headers=admin)
+    bad_pair = client.post(
+        url, json={"direction": "inbound", "entity_type": "downtime"}, headers=admin
+    )
     assert bad_pair.status_code == 400 and "outbound:work_order" in bad_pair.json()["message"]
-    bad_dir = client.post(url, json={"direction": "sideways", "entity_type": "machine"}, headers=admin)
+    bad_dir = client.post(
+        url, json={"direction": "sideways", "entity_type": "machine"}, headers=admin
+    )
     assert bad_dir.status_code == 422 and "direction" in bad_dir.json()["errors"]
     out = {"direction": "outbound", "entity_type": "work_order"}
     missing = client.post(url, json={**out, "entity_id": str(uuid.uuid4())}, headers=admin)
