@@ -5,11 +5,15 @@ the command follows the run — and runs it in this process when no executor has
 so it works without a server — showing progress on stderr and the final log on stdout
 (``--json``: exactly the ``GET /api/v1/erp/logs/{id}`` body).
 
+``--dry-run`` prints what the run would send (outbound payloads) or change (inbound upserts)
+and sends and writes nothing.
+
 Exit codes: 0 success (or queued), 1 failed, 3 skipped, 2 bad usage.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -50,9 +54,15 @@ def sync(
     ),
     tenant: str | None = TenantOption,
     json_out: bool = typer.Option(False, "--json", help="Print the log as JSON."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what the run would send or change; send and write nothing."
+    ),
 ) -> None:
     """Trigger a sync run of one connection, entity and direction."""
     db = database()
+    if dry_run:
+        _dry_run(db, connection, direction, entity, entity_id, tenant, json_out)
+        return
     with db.session(write=True) as session:
         target = resolve_tenant(session=session, tenant=tenant)
         log, created = runs.request_sync(
@@ -79,6 +89,39 @@ def sync(
     else:
         _print_summary(final)
     raise typer.Exit(EXIT_BY_STATUS.get(final.status, EXIT_FAILED))
+
+
+def _dry_run(
+    db: Database,
+    connection: str,
+    direction: Direction,
+    entity: EntityType,
+    entity_id: str | None,
+    tenant: str | None,
+    json_out: bool,
+) -> None:
+    from dataclasses import asdict
+
+    from plantsync.core.sync.engine import dry_run
+
+    with db.read_session() as session:
+        target = resolve_tenant(session=session, tenant=tenant)
+    report = dry_run(database=db, tenant_id=target.id, connection=connection,
+                     direction=direction, entity_type=entity, entity_id=entity_id)  # fmt: skip
+    if json_out:
+        print_json(asdict(report))
+        return
+    for item in report.items:
+        who = item.get("local_id") or item.get("erp_key")
+        body = item.get("payload") if direction is Direction.outbound else item.get("record")
+        typer.echo(f"{item['action']} {who}: {json.dumps(body, default=str, sort_keys=True)}")
+    for failure in report.failures:
+        typer.echo(f"would fail {failure['local_id'] or failure['erp_key']}: {failure['message']}")
+    counts = ", ".join(f"{k} {v}" for k, v in report.counts.items()) or "nothing"
+    more = " (list truncated)" if report.truncated else ""
+    stderr.print(f"Dry run, nothing sent or written: {counts}{more}", highlight=False)
+    for note in report.notes:
+        stderr.print(note, highlight=False)
 
 
 def _detail(db: Database, tenant_id: uuid.UUID, log_id: uuid.UUID) -> SyncLogDetail:

@@ -14,7 +14,6 @@ that lists the valid keys, raised when the connection is created or updated — 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from importlib import resources as importlib_resources
 from typing import Any
 
@@ -115,12 +114,8 @@ def effective_resources(
     """
     if not has_default_mapping(provider):
         return {}
-    resources = load_default_mapping(provider).resources()
-    for key, path in field_mappings.items():
-        entity_name, _, field = key.partition(".")
-        if field != RESOURCE_KEY:
-            continue
-        entity = EntityType(entity_name)
-        for direction, resource in resources.get(entity, {}).items():
-            resources[entity][direction] = replace(resource, path=path)
-    return resources
+    # One source of truth with the sync engine: the same overrides, so a key override
+    # (``work_order_id: AUFNR``) also changes the resource key the connector addresses.
+    from plantsync.mappings.engine import apply_overrides
+
+    return apply_overrides(load_default_mapping(provider), field_mappings).resources()

@@ -60,9 +60,11 @@ def test_resource_override_replaces_only_the_path() -> None:
     for direction, resource in got[EntityType.work_order].items():
         assert resource.path == "ZPM_ORDERS_SRV/Orders"
         assert resource.key == default[EntityType.work_order][direction].key
-    assert (
-        got[EntityType.machine][Direction.inbound] == default[EntityType.machine][Direction.inbound]
-    )
+    # ``machine_id`` names the ERP field holding the machine's key: the key follows it (as the
+    # mapping engine's ``apply_overrides`` does), the resource path does not change.
+    machine = got[EntityType.machine][Direction.inbound]
+    assert machine.path == default[EntityType.machine][Direction.inbound].path
+    assert machine.key == ("X",)
 
 
 def test_next_sync_at() -> None:
