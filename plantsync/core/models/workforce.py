@@ -29,10 +29,20 @@ def _check_weekdays(days: list[int]) -> list[int]:
     return sorted(set(days))
 
 
+# A wall-clock time without a zone offset: JSON Schema's "time" format is RFC 3339 full-time,
+# which requires an offset, so documenting these as "time" made every answer invalid.
+LOCAL_TIME = {"format": "partial-time", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$"}
+
+
 class ShiftScheduleBase(SQLModel):
     name: str = Field(min_length=1, max_length=64, description="e.g. Early, Late, Night")
-    start_time: time = Field(description="local start (site time zone)")
-    end_time: time = Field(description="local end; <= start_time means the next day")
+    start_time: time = Field(
+        description="local start (site time zone)", schema_extra={"json_schema_extra": LOCAL_TIME}
+    )
+    end_time: time = Field(
+        description="local end; <= start_time means the next day",
+        schema_extra={"json_schema_extra": LOCAL_TIME},
+    )
     valid_from: date | None = Field(default=None, description="first local date it applies")
     valid_to: date | None = Field(default=None, description="last local date it applies")
 
