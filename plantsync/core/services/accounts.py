@@ -50,13 +50,15 @@ def create_user(
         ConflictError: the email is taken (emails are unique across tenants: they log in).
     """
     email = data.email.strip().lower()
+    # Hash before the first query: the write transaction (SQLite's write lock) starts there.
+    password_hash = hash_password(settings, data.password)
     if session.exec(select(User).where(User.email == email)).first() is not None:
         raise ConflictError(f"A user with email {email} already exists")
     now = clock.now()
     user = User(
         tenant_id=tenant_id,
         email=email,
-        password_hash=hash_password(settings, data.password),
+        password_hash=password_hash,
         role=data.role,
         created_at=now,
         updated_at=now,
@@ -223,18 +225,19 @@ def create_service_account(
         ConflictError: the tenant has a service account with this name.
     """
     name = data.name.strip()
+    secret = new_token("pss_")
+    secret_hash = hash_password(settings, secret)  # before the write transaction starts
     taken = select(ServiceAccount).where(
         ServiceAccount.tenant_id == tenant_id, ServiceAccount.name == name
     )
     if session.exec(taken).first() is not None:
         raise ConflictError(f"A service account named {name!r} already exists")
-    secret = new_token("pss_")
     now = clock.now()
     account = ServiceAccount(
         tenant_id=tenant_id,
         name=name,
         client_id="psc_" + uuid.uuid4().hex,
-        secret_hash=hash_password(settings, secret),
+        secret_hash=secret_hash,
         role=data.role,
         created_at=now,
         updated_at=now,

@@ -92,17 +92,29 @@ def login(
 def _check_credentials(
     session: Session, credentials: Credentials, settings: Settings
 ) -> Principal | None:
+    stored_hash, principal = _lookup(session, credentials)
+    # End the transaction before the deliberately slow KDF: on SQLite a write transaction
+    # holds the database's write lock, and other writers must not wait for a hash.
+    session.rollback()
+    ok = verify_password(settings, stored_hash, credentials.secret)
+    return principal if ok else None
+
+
+def _lookup(session: Session, credentials: Credentials) -> tuple[str | None, Principal | None]:
+    """The stored hash and the principal (``None`` when inactive) of the credentials' account."""
     if credentials.is_service:
         account = session.exec(
             select(ServiceAccount).where(ServiceAccount.client_id == credentials.identifier)
         ).first()
-        ok = verify_password(settings, account.secret_hash if account else None, credentials.secret)
-        return service_account_principal(account) if ok and account and account.is_active else None
-    user = session.exec(
-        select(User).where(User.email == credentials.identifier.strip().lower())
-    ).first()
-    ok = verify_password(settings, user.password_hash if user else None, credentials.secret)
-    return user_principal(user) if ok and user and user.is_active else None
+        if account is None:
+            return None, None
+        active = service_account_principal(account) if account.is_active else None
+        return account.secret_hash, active
+    email = credentials.identifier.strip().lower()
+    user = session.exec(select(User).where(User.email == email)).first()
+    if user is None:
+        return None, None
+    return user.password_hash, user_principal(user) if user.is_active else None
 
 
 def _check_rate(
@@ -131,15 +143,9 @@ def _record_failure(
 ) -> None:
     now = clock.now()
     horizon = now - timedelta(seconds=settings.login_failure_window_seconds)
+    # Failures older than the window no longer count: drop them so the table stays small.
+    session.exec(delete(LoginFailure).where(col(LoginFailure.occurred_at) <= horizon))
     for scope, key, _limit in limits:
-        # Old failures of this key no longer count: drop them so the table stays small.
-        session.exec(
-            delete(LoginFailure).where(
-                col(LoginFailure.scope) == scope,
-                col(LoginFailure.key) == key,
-                col(LoginFailure.occurred_at) <= horizon,
-            )
-        )
         session.add(LoginFailure(scope=scope, key=key[:255], occurred_at=now))
     session.commit()
 
