@@ -98,6 +98,9 @@ def create_app(
     app.state.keys = hub_keys(settings)
     install_error_handlers(app)
     _include_routers(app)
+    from plantsync.api.routes.metrics import install_metrics
+
+    install_metrics(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
     return app
 
@@ -123,5 +126,8 @@ def _include_routers(app: FastAPI) -> None:
 
     routers += [sites.router, machines.router, work_orders.router, spare_parts.router]
     routers += [downtime.router, calls.router, libraries.router]
+    from plantsync.api.routes import metrics
+
+    routers.append(metrics.router)
     for router in routers:
         app.include_router(router)

@@ -198,7 +198,8 @@ def list_(tenant: str | None = TenantOption, json_out: bool = JsonOption) -> Non
         print_json(items)
         return
     print_table(
-        ["id", "name", "provider", "base_url", "active", "interval", "last status", "next sync"],
+        ["id", "name", "provider", "base_url", "active", "interval", "last status", "next sync",
+         "health"],  # fmt: skip
         [
             (
                 c.id,
@@ -209,6 +210,7 @@ def list_(tenant: str | None = TenantOption, json_out: bool = JsonOption) -> Non
                 c.sync_interval_minutes,
                 c.last_status,
                 c.next_sync_at,
+                f"DEGRADED ({c.consecutive_failures} failed runs)" if c.degraded else "ok",
             )
             for c in items
         ],

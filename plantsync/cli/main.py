@@ -40,12 +40,14 @@ def _register() -> None:
         mappings_cmd,
         oee_cmd,
         sandbox_cmd,
+        scheduler_cmd,
         serve_cmd,
         service_accounts_cmd,
         sync_cmd,
         tenants_cmd,
         users_cmd,
         work_orders_cmd,
+        worker_cmd,
     )
 
     for module in (
@@ -63,11 +65,13 @@ def _register() -> None:
         logs_cmd,
         mappings_cmd,
         sandbox_cmd,
+        scheduler_cmd,
         serve_cmd,
         service_accounts_cmd,
         sync_cmd,
         tenants_cmd,
         users_cmd,
+        worker_cmd,
     ):
         module.register(app)
 

@@ -56,6 +56,59 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_retention_days: int = Field(default=90, ge=1, description="Sync logs older are pruned.")
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # --- background syncs (plantsync.scheduler) ---
+    executor: Literal["embedded", "queue"] = Field(
+        default="embedded",
+        description="Where sync runs execute: 'embedded' (a thread pool inside `plantsync serve`)"
+        " or 'queue' (PostgreSQL only: `plantsync scheduler` enqueues, `plantsync worker`s run).",
+    )
+    executor_threads: int = Field(default=2, ge=1, le=64, description="Embedded run threads.")
+    worker_concurrency: int = Field(
+        default=2, ge=1, le=64, description="Runs one `plantsync worker` executes at once."
+    )
+    scheduler_enabled: bool = Field(
+        default=True, description="Embedded: `plantsync serve` also schedules due syncs."
+    )
+    scheduler_tick_seconds: float = Field(
+        default=5.0,
+        ge=0.2,
+        le=300,
+        description="How often the scheduler reconciles with the database (due runs, changed "
+        "connections) and a standby tries to take over.",
+    )
+    scheduler_jitter_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="At most this long (and at most half the interval) first runs and runs "
+        "missed while the hub was down are spread, per connection and entity.",
+    )
+    sync_lease_seconds: float = Field(
+        default=120.0,
+        ge=1,
+        description="A run's lease; renewed every third of it while its worker lives.",
+    )
+    sync_retry_attempts: int = Field(
+        default=3, ge=1, le=20, description="Attempts of a run abandoned by a dead worker."
+    )
+    sync_retry_delay_seconds: float = Field(
+        default=30.0, ge=0, description="Wait before retrying an abandoned run (doubles)."
+    )
+    stalled_check_seconds: float = Field(
+        default=15.0, ge=0.2, description="How often stalled runs are looked for."
+    )
+    degraded_after_failures: int = Field(
+        default=3, ge=1, description="Consecutive failed runs that flag a connection degraded."
+    )
+    scheduler_minute_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Test-only: the length of one interval minute in seconds (shortens "
+        "sync_interval_minutes in tests; the 5-minute floor stays for users).",
+    )
+    sync_runner: str | None = Field(
+        default=None,
+        description="Test-only: 'module:function' run instead of the sync engine's run_sync.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from plantsync.api.deps import DatabaseDep
+from plantsync.api.deps import DatabaseDep, SettingsDep
 
 router = APIRouter(tags=["health"])
 
@@ -20,8 +20,12 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses={503: {"description": "The database is not reachable"}})
-def readyz(db: DatabaseDep) -> Any:
-    """Ready when this process's own dependency, the database, answers and is at head."""
+def readyz(db: DatabaseDep, settings: SettingsDep, request: Request) -> Any:
+    """Ready when this process's own dependency, the database, answers and is at head.
+
+    The scheduler's and the queue's state are reported in the body but never make the node
+    unready: a scheduler outage must not take API nodes (and andon calls) out of rotation.
+    """
     from plantsync.core.migrate import is_at_head
 
     try:
@@ -37,4 +41,7 @@ def readyz(db: DatabaseDep) -> Any:
         return JSONResponse(
             {"status": "unavailable", "database": "migrations are not at head"}, status_code=503
         )
-    return {"status": "ready", "database": "ok"}
+    from plantsync.scheduler.status import background_state
+
+    scheduler = getattr(request.app.state, "scheduler", None)
+    return {"status": "ready", "database": "ok", **background_state(db, settings, scheduler)}

@@ -397,6 +397,9 @@ class ConnectionPublic(BaseModel):
     last_status: SyncStatus | None
     next_sync_at: datetime | None
     schedule: list[ScheduleEntry]
+    # Set after ``degraded_after_failures`` consecutive failed runs (any entity).
+    degraded: bool = False
+    consecutive_failures: int = 0
 
 
 __all__ = [

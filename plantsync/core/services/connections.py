@@ -25,6 +25,7 @@ from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.config import Settings
 from plantsync.core.db import Database
 from plantsync.core.models.integration import (
+    FINISHED_STATUSES,
     INSECURE_TLS_WARNING,
     MAX_CONNECTIONS_PER_TENANT,
     Connection,
@@ -96,8 +97,50 @@ def list_connections(*, session: Session, tenant_id: uuid.UUID) -> list[Connecti
     return list(session.exec(query.order_by(col(Connection.name), col(Connection.id))).all())
 
 
-def to_public(*, session: Session, connection: Connection, clock: Clock) -> ConnectionPublic:
-    """The connection as shown to callers: secrets replaced by the names of the keys set."""
+def consecutive_failures(*, session: Session, connection: Connection, limit: int) -> int:
+    """How many of the connection's latest finished runs failed in a row (counted up to
+    ``limit``); a success or a skip ends the streak."""
+    statuses = session.exec(
+        select(SyncLog.status)
+        .where(
+            SyncLog.tenant_id == connection.tenant_id,
+            SyncLog.connection_id == connection.id,
+            col(SyncLog.status).in_(FINISHED_STATUSES),
+        )
+        .order_by(col(SyncLog.created_at).desc())
+        .limit(limit)
+    ).all()
+    streak = 0
+    for status in statuses:
+        if status != SyncStatus.failed:
+            break
+        streak += 1
+    return streak
+
+
+def degraded_threshold(degraded_after: int | None = None) -> int:
+    """Consecutive failures that flag a connection degraded (default: the settings')."""
+    if degraded_after is not None:
+        return degraded_after
+    from plantsync.core.config import get_settings
+
+    return get_settings().degraded_after_failures
+
+
+def to_public(
+    *,
+    session: Session,
+    connection: Connection,
+    clock: Clock,
+    degraded_after: int | None = None,
+) -> ConnectionPublic:
+    """The connection as shown to callers: secrets replaced by the names of the keys set.
+
+    ``degraded``: its last ``degraded_after`` runs (default: ``degraded_after_failures``)
+    all failed.
+    """
+    threshold = degraded_threshold(degraded_after)
+    failures = consecutive_failures(session=session, connection=connection, limit=threshold)
     schedule = schedule_for(session=session, connection=connection, clock=clock)
     last_sync_at, last_status, next_sync_at = summarize_schedule(schedule)
     return ConnectionPublic(
@@ -120,6 +163,8 @@ def to_public(*, session: Session, connection: Connection, clock: Clock) -> Conn
         last_status=last_status,
         next_sync_at=next_sync_at,
         schedule=schedule,
+        degraded=failures >= threshold,
+        consecutive_failures=failures,
     )
 
 
