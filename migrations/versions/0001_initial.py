@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: none (the initial revision)
-Create Date: 2026-11-23 02:53:52.406756
+Create Date: 2026-11-23 03:03:19.277472
 """
 
 from collections.abc import Sequence
