@@ -15,8 +15,11 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 import plantsync.core.models  # noqa: F401 - registers every table on the metadata
+from plantsync.core.models.change import CHANGE_SEQUENCE
 
 target_metadata = SQLModel.metadata
+# Autogenerate does not see sequences; the revision template creates these (PostgreSQL only).
+SEQUENCES = [CHANGE_SEQUENCE]
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
@@ -37,6 +40,7 @@ def _configure(connection: sa.engine.Connection) -> None:
         render_item=render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        template_args={"sequences": [(seq.name, seq.start or 1) for seq in SEQUENCES]},
     )
 
 

@@ -17,8 +17,16 @@ depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
 
 def upgrade() -> None:
+% for name, start in sequences or []:
+    if op.get_bind().dialect.supports_sequences:
+        op.execute(sa.schema.CreateSequence(sa.Sequence(${repr(name)}, start=${start})))
+% endfor
     ${upgrades if upgrades else "pass"}
 
 
 def downgrade() -> None:
     ${downgrades if downgrades else "pass"}
+% for name, start in sequences or []:
+    if op.get_bind().dialect.supports_sequences:
+        op.execute(sa.schema.DropSequence(sa.Sequence(${repr(name)})))
+% endfor

@@ -45,3 +45,20 @@ def test_readyz_reports_migrations_at_head(settings: Settings, db_url: str) -> N
             assert ready.status_code == 200, ready.text
     finally:
         db.dispose()
+
+
+def test_migrated_postgresql_has_the_change_sequence(db_url: str) -> None:
+    """Autogenerate does not see sequences; the revision template must create them."""
+    from sqlalchemy import text
+
+    db = Database(db_url)
+    try:
+        migrate.upgrade(db)
+        if db.is_sqlite:
+            return  # SQLite draws change numbers from a counter row, not a sequence
+        with db.engine.connect() as conn:
+            first = conn.execute(text("SELECT nextval('plantsync_change_seq')")).scalar_one()
+            second = conn.execute(text("SELECT nextval('plantsync_change_seq')")).scalar_one()
+        assert second == first + 1
+    finally:
+        db.dispose()
