@@ -23,11 +23,13 @@ ERP key is sent as a cancellation of that key plus a new record.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from plantsync.connectors.base import Direction, PushRecord, PushResult, Reconcile
@@ -47,6 +49,9 @@ from plantsync.mappings.convert import Context
 from plantsync.mappings.engine import RecordMappingError, to_erp
 
 PAGE = 500
+SETTLE_TIMEOUT_S = 10.0
+_XMAX = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+_XMIN = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 BATCH = 100
 
 
@@ -317,6 +322,11 @@ def run(ctx: RunContext) -> tuple[bool, str]:
         retry = unsettled_ids(session, ctx)
     for start in range(0, len(retry), PAGE):
         _process_ids(ctx, retry[start : start + PAGE], done)
+    if not await_settled(ctx):
+        ctx.note(
+            "changes of database transactions that were still open when the run started are "
+            "sent by the next run"
+        )
     with ctx.database.read_session() as session:
         _cursor_row, mark = load_mark(session, ctx)
     more = True
@@ -329,6 +339,30 @@ def run(ctx: RunContext) -> tuple[bool, str]:
         ctx.checkpoint({"phase": "changes", "mark": next_mark.encode()})
         mark = next_mark
     return _summary(ctx)
+
+
+def await_settled(ctx: RunContext, timeout_s: float = SETTLE_TIMEOUT_S) -> bool:
+    """PostgreSQL: waits (bounded) until every transaction that was open when the run started
+    has ended, so the change feed includes everything committed before the run began.
+
+    The feed hands out only changes below the oldest open transaction of the cluster (see
+    ``services/changes.py``); without this wait a change committed a moment before the run,
+    while an unrelated transaction was open, would wait for the next run. SQLite: no wait.
+    """
+    if ctx.database.engine.dialect.name != "postgresql":
+        return True
+    with ctx.database.read_session() as session:
+        target = int(session.execute(_XMAX).scalar_one())
+    deadline = time.monotonic() + timeout_s
+    pause = 0.02
+    while True:
+        with ctx.database.read_session() as session:
+            if int(session.execute(_XMIN).scalar_one()) >= target:
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(pause)  # another process's transaction: nothing to wait on but time
+        pause = min(0.5, pause * 2)
 
 
 def _process_ids(ctx: RunContext, ids: Sequence[uuid.UUID], done: set[uuid.UUID]) -> None:
