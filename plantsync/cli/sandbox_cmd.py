@@ -56,14 +56,14 @@ def sandbox(
             seed=seed,
         )
     except ValueError as exc:
-        raise ValidationError.single("--throttle", str(exc).splitlines()[0]) from exc
+        raise ValidationError({"--throttle": [str(exc).splitlines()[0]]}) from None
     app = Sandbox(records=records, seed=seed, faults=faults)
     for name in app.missing:
         stderr.print(f"warning: the {name} sandbox is not available", highlight=False)
     try:
         runner = SandboxRunner(app, host=host, port=port)
     except OSError as exc:
-        raise ValidationError.single("--port", f"cannot listen on {host}:{port}: {exc}") from exc
+        raise ValidationError({"--port": [f"cannot listen on {host}:{port}: {exc}"]}) from None
     info = app.info()
     _publish(info, info_file)
     stderr.print(

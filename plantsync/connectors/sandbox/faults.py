@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "MERGE", "DELETE"})
@@ -61,11 +61,18 @@ class Throttle(BaseModel):
     @classmethod
     def parse(cls, text: str) -> Throttle:
         """``BURST[:EVERY[:RETRY_AFTER]]``, e.g. ``3:100:2``."""
+        expected = (
+            f"{text!r} is not BURST[:EVERY[:RETRY_AFTER]] (BURST >= 1 and EVERY >= 0 whole "
+            "numbers, RETRY_AFTER >= 0 seconds), e.g. 3:50:2"
+        )
         parts = text.split(":")
         if not 1 <= len(parts) <= 3 or not all(parts):
-            raise ValueError(f"--throttle {text!r}: expected BURST[:EVERY[:RETRY_AFTER]]")
+            raise ValueError(expected)
         names = ("burst", "every", "retry_after")
-        return cls.model_validate(dict(zip(names, parts, strict=False)))
+        try:
+            return cls.model_validate(dict(zip(names, parts, strict=False)))
+        except ValidationError:
+            raise ValueError(expected) from None
 
 
 class FaultConfig(BaseModel):

@@ -269,7 +269,7 @@ class SandboxRunner:
             http="h11",
             log_level="warning",
             access_log=False,
-            timeout_graceful_shutdown=5,
+            timeout_graceful_shutdown=2,
         )
         self.server = _Server(config, self._ready)
         logging.getLogger("uvicorn.error").addFilter(DropNoiseFilter())
