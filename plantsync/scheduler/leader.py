@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import threading
 from typing import Any
 
@@ -100,7 +101,7 @@ class AdvisoryLeader:
             conn = psycopg.connect(
                 self._conninfo,
                 autocommit=True,
-                application_name=f"plantsync-{self.name}",
+                application_name=f"plantsync-{self.name}-{os.getpid()}",
                 **keepalive_kwargs(),
             )
             # The server side of the keepalives: it frees the lock of a vanished client.
