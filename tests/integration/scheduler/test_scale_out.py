@@ -39,6 +39,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 MINUTE_S = 1.0  # one interval minute lasts a second: 5-minute intervals are 5 s
 PROVIDERS = ("sap", "dynamics", "oracle")
+LEASE_S = 3
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def _env(settings: Settings, **extra: Any) -> dict[str, str]:
         "scheduler_tick_seconds": 0.5,
         "scheduler_minute_seconds": MINUTE_S,
         "scheduler_jitter_seconds": 1.0,
-        "sync_lease_seconds": 3,
+        "sync_lease_seconds": LEASE_S,
         "stalled_check_seconds": 0.5,
         "sync_retry_delay_seconds": 0,
         "worker_concurrency": 3,
@@ -119,8 +120,9 @@ def test_scheduler_and_two_workers_run_each_due_run_once(
     small_erp.set_faults()
     tenants = [create_tenant(db), create_tenant(db)]
     conns = [
-        _erp_connection(db, settings, small_erp, tenants[i % 2].id, PROVIDERS[i % 3],
-                        sync_interval_minutes=5)  # fmt: skip
+        _erp_connection(
+            db, settings, small_erp, tenants[i % 2].id, PROVIDERS[i % 3], sync_interval_minutes=5
+        )  # fmt: skip
         for i in range(20)
     ]
     env = _env(settings)
@@ -209,3 +211,60 @@ def _patch_interval(settings: Settings, db: Database, conn: Connection, minutes:
             headers={"Authorization": f"Bearer {token}"},
         )
     assert answer.status_code == 200, answer.text
+
+
+def _jobs_doing(db: Database) -> int:
+    with db.read_session() as session:
+        return int(
+            session.execute(
+                text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'")
+            ).scalar_one()
+        )
+
+
+def test_killed_worker_run_fails_then_retries_and_long_runs_are_not_stalled(
+    pg: tuple[Settings, Database], small_erp: SandboxHandle, tmp_path: Path
+) -> None:
+    settings, db = pg
+    # Every request to this ERP takes 2 s: a run lasts several leases (3 s) on a live worker.
+    small_erp.set_faults(latency_ms=2000, providers=["sap"])
+    tenant = create_tenant(db)
+    conn = _erp_connection(db, settings, small_erp, tenant.id, "sap", sync_interval_minutes=1440)
+    env = _env(settings, worker_concurrency=1)
+    sched = Proc("scheduler", ["scheduler"], env, tmp_path)
+    doomed = Proc("worker-doomed", ["worker"], env, tmp_path)
+    procs = [sched, doomed]
+    try:
+        first = wait_for(
+            lambda: next((r for r in logs_of(db, conn.id) if r.status == SyncStatus.in_progress
+                          and f":{doomed.pid}:" in (r.worker_id or "")), None),
+            timeout=60, what="the doomed worker to start the run",
+        )  # fmt: skip
+        doomed.kill()  # mid-run: no clean-up, no goodbye
+        survivor = Proc("worker-survivor", ["worker"], env, tmp_path)
+        procs.append(survivor)
+        retry = wait_for(
+            lambda: next((r for r in logs_of(db, conn.id) if r.retry_of_id == first.id
+                          and r.status not in (SyncStatus.pending, SyncStatus.in_progress)), None),
+            timeout=90, what="the retry to finish",
+        )  # fmt: skip
+        failed = next(r for r in logs_of(db, conn.id) if r.id == first.id)
+        assert failed.status == SyncStatus.failed
+        assert "stopped renewing its lease" in (failed.message or "")
+        assert retry.trigger == SyncTrigger.retry and retry.attempt == 2
+        # The retry ran on a live worker for longer than a lease: never taken for stalled.
+        assert retry.status == SyncStatus.success, retry.message
+        assert f":{survivor.pid}:" in (retry.worker_id or "")
+        assert (retry.duration_ms or 0) > LEASE_S * 1000
+        assert [r.status for r in logs_of(db, conn.id)] == [SyncStatus.failed, SyncStatus.success]
+        with db.read_session() as session:  # no duplicates from the interrupted run
+            machines = session.exec(
+                select(func.count()).select_from(Machine).where(Machine.tenant_id == tenant.id)
+            ).one()
+        assert machines == 15
+        # The dead worker's job does not stay "doing" either.
+        wait_for(lambda: _jobs_doing(db) == 0, timeout=30, what="the dead job to be closed")
+    finally:
+        small_erp.set_faults()
+        for p in procs:
+            p.stop()
