@@ -193,6 +193,8 @@ class SchedulerService:
         """Starts the periodic jobs in a background thread; the first tick runs at once."""
         if self._scheduler is not None:
             return
+        # One INFO line per tick would drown the log: APScheduler reports problems only.
+        logging.getLogger("apscheduler").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
         self._scheduler = BackgroundScheduler(timezone="UTC", daemon=True)
         now = datetime.now(UTC)  # APScheduler runs on real time, whatever the clock says
         self._add(self.tick, "plantsync-tick", self.settings.scheduler_tick_seconds, now)

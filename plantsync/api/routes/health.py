@@ -37,11 +37,12 @@ def readyz(db: DatabaseDep, settings: SettingsDep, request: Request) -> Any:
             {"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"},
             status_code=503,
         )
-    if not at_head:
-        return JSONResponse(
-            {"status": "unavailable", "database": "migrations are not at head"}, status_code=503
-        )
     from plantsync.scheduler.status import background_state
 
-    scheduler = getattr(request.app.state, "scheduler", None)
-    return {"status": "ready", "database": "ok", **background_state(db, settings, scheduler)}
+    background = background_state(db, settings, getattr(request.app.state, "scheduler", None))
+    if not at_head:
+        return JSONResponse(
+            {"status": "unavailable", "database": "migrations are not at head", **background},
+            status_code=503,
+        )
+    return {"status": "ready", "database": "ok", **background}

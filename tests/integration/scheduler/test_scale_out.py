@@ -7,6 +7,7 @@ Intervals are shortened with the test-only PLANTSYNC_SCHEDULER_MINUTE_SECONDS (u
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -109,7 +110,7 @@ def _assert_no_duplicate_runs(db: Database, interval: timedelta) -> None:
         if r.trigger == SyncTrigger.schedule:
             by_pair[(r.connection_id, r.entity_type, r.direction)].append(r)
     for pair, logs in by_pair.items():
-        for a, b in zip(logs, logs[1:], strict=False):
+        for a, b in itertools.pairwise(logs):
             assert b.created_at - a.created_at >= interval - timedelta(seconds=1), pair
 
 
@@ -122,7 +123,7 @@ def test_scheduler_and_two_workers_run_each_due_run_once(
     conns = [
         _erp_connection(
             db, settings, small_erp, tenants[i % 2].id, PROVIDERS[i % 3], sync_interval_minutes=5
-        )  # fmt: skip
+        )
         for i in range(20)
     ]
     env = _env(settings)
