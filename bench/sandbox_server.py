@@ -1,0 +1,41 @@
+"""The sandbox ERPs for benchmarks, in their own process: only the providers asked for are
+generated (1,000,000 records of one provider fit in memory; of all three, not comfortably).
+
+``python -m bench.sandbox_server --records N --providers sap,oracle --info-file F
+[--faults JSON]``: serves on a free port of 127.0.0.1 and writes the connection info to F.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from plantsync.connectors.sandbox.faults import FaultConfig
+from plantsync.connectors.sandbox.server import Sandbox, SandboxRunner
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, required=True)
+    parser.add_argument("--providers", default="sap,dynamics,oracle")
+    parser.add_argument("--info-file", type=Path, required=True)
+    parser.add_argument("--faults", default=None, help="FaultConfig as JSON")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    faults = FaultConfig.model_validate_json(args.faults) if args.faults else None
+    app = Sandbox(
+        records=args.records,
+        seed=args.seed,
+        faults=faults,
+        providers=args.providers.split(","),
+    )
+    runner = SandboxRunner(app, host="127.0.0.1", port=0)
+    tmp = args.info_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(app.info()))
+    tmp.rename(args.info_file)  # appears whole: the harness waits for it
+    runner.serve()
+
+
+if __name__ == "__main__":
+    main()
