@@ -5,12 +5,21 @@ a busy timeout (a writer waits its turn instead of failing with "database is loc
 write transactions that take the write lock at ``BEGIN`` (``BEGIN IMMEDIATE``) so a transaction
 never fails half-way when it upgrades from reading to writing. Use ``write_session`` for work
 that writes and keep it short; ``read_session`` never blocks on a writer.
+
+SQLite's busy handler polls without a queue, so a writer that commits and begins again at
+once (a bulk upsert, an inbound sync page after page) can starve short writers such as andon
+calls. Within one process, write transactions therefore also pass a FIFO gate
+(``_WriteGate``): each waits at most for the writers that arrived before it. Other processes
+still meet the busy timeout.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import uuid
+import weakref
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -72,7 +81,54 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+class _WriteGate:
+    """A first-come, first-served lock for the write transactions of one process."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._locked = False
+        self._waiters: deque[threading.Event] = deque()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._locked:
+                self._locked = True
+                return True
+            turn = threading.Event()
+            self._waiters.append(turn)
+        if turn.wait(timeout):
+            return True
+        with self._mutex:
+            if turn.is_set():  # handed over between the timeout and here
+                return True
+            self._waiters.remove(turn)
+            return False
+
+    @property
+    def waiting(self) -> int:
+        with self._mutex:
+            return len(self._waiters)
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().set()  # hand the lock over; it stays locked
+            else:
+                self._locked = False
+
+
+_GATE_KEY = "plantsync_write_gate"
+_GATES: weakref.WeakKeyDictionary[Engine, _WriteGate] = weakref.WeakKeyDictionary()
+
+
+def write_gate(engine: Engine) -> _WriteGate | None:
+    """The write gate of an SQLite engine (None for PostgreSQL)."""
+    return _GATES.get(engine)
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    gate = _GATES[engine] = _WriteGate()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control from pysqlite so that BEGIN is ours (see module docstring).
@@ -87,7 +143,26 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode != "IMMEDIATE":
+            conn.exec_driver_sql(f"BEGIN {mode}")
+            return
+        if not gate.acquire(SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise sqlite3.OperationalError(
+                "database is locked: waited "
+                f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s for this process's other writers"
+            )
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            gate.release()
+            raise
+        conn.info[_GATE_KEY] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn: Any) -> None:
+        if conn.info.pop(_GATE_KEY, False):
+            gate.release()
 
 
 class Database:

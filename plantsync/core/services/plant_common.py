@@ -3,7 +3,6 @@ bulk-upsert runner (per-item results, savepoints)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
@@ -22,10 +21,6 @@ R = TypeVar("R")
 
 MAX_BULK_ITEMS = 10_000
 _CHUNK = 250
-# SQLite's busy handler polls for the write lock (up to every 100 ms) without any queue, so a
-# writer that commits and starts again at once can starve the others; between chunks a bulk
-# upsert on SQLite pauses briefly so waiting short writes (andon calls) get the lock.
-_SQLITE_YIELD_S = 0.05
 
 
 def get_owned(
@@ -149,10 +144,9 @@ def run_bulk(
         chunk = list(enumerate(items[start : start + _CHUNK], start=start))
         results.extend(_run_chunk(session, chunk, handle, key_field))
         # Commit per chunk: a 10,000-item request never holds SQLite's single write lock for
-        # long, so andon calls and other short writes get their turn in between.
+        # long, so andon calls and other short writes get their turn in between (the
+        # database's write gate serves waiting writers first come, first served).
         session.commit()
-        if session.get_bind().dialect.name == "sqlite" and start + _CHUNK < len(items):
-            time.sleep(_SQLITE_YIELD_S)
     counts = {o: sum(1 for r in results if r.outcome == o) for o in BulkOutcome}
     return BulkResult(
         created=counts[BulkOutcome.created],
