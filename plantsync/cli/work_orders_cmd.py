@@ -8,16 +8,13 @@ import typer
 
 from plantsync.cli.common import TenantOption, database, print_json, print_table
 from plantsync.core.models.maintenance import WorkOrderKind, WorkOrderStatus
+from plantsync.core.money import format_minor
 from plantsync.core.services import work_orders
 from plantsync.core.services.tenants import resolve_tenant
 from plantsync.errors import NotFoundError
 
 work_orders_app = typer.Typer(help="Work orders: list, show.", no_args_is_help=True)
 JsonOption = typer.Option(False, "--json", help="Print JSON.")
-
-
-def _money(minor: int, currency: str) -> str:
-    return f"{minor / 100:.2f} {currency}"
 
 
 @work_orders_app.command("list")
@@ -42,7 +39,7 @@ def list_(
         ["number", "kind", "status", "priority", "planned", "good", "scrap", "cost", "id"],
         [
             (w.number, w.kind.value, w.status.value, w.priority, w.quantity_planned, w.quantity_good,
-             w.quantity_scrap, _money(w.total_cost_minor, w.currency), w.id)
+             w.quantity_scrap, format_minor(w.total_cost_minor, w.currency), w.id)
             for w in page.items
         ],
     )  # fmt: skip
@@ -82,7 +79,7 @@ def show(
     if labor:
         print_table(
             ["worker", "hours", "rate", "cost", "when"],
-            [(x.worker, x.hours, _money(x.rate_minor, x.currency), _money(x.cost_minor, x.currency), x.performed_at) for x in labor],
+            [(x.worker, x.hours, format_minor(x.rate_minor, x.currency), format_minor(x.cost_minor, x.currency), x.performed_at) for x in labor],
             title="Labor",
         )  # fmt: skip
 

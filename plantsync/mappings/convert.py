@@ -16,20 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-# ISO 4217 currencies whose minor unit is not 1/100.
-_CURRENCY_EXPONENT = {
-    "JPY": 0,
-    "KRW": 0,
-    "VND": 0,
-    "CLP": 0,
-    "ISK": 0,
-    "BHD": 3,
-    "KWD": 3,
-    "OMR": 3,
-    "JOD": 3,
-    "TND": 3,
-}
-
+from plantsync.core import money
 
 _UTC_ZONE = ZoneInfo("UTC")
 
@@ -145,16 +132,14 @@ def _scale(factor: Decimal) -> tuple[Converter, Converter]:
 
 
 def _money_out(v: Any, c: Context) -> Decimal:
-    exp = _CURRENCY_EXPONENT.get((c.currency or "").upper(), 2)
-    return Decimal(_to_int(v, c)).scaleb(-exp)
+    return money.to_major(_to_int(v, c), c.currency)
 
 
 def _money_in(v: Any, c: Context) -> int:
-    exp = _CURRENCY_EXPONENT.get((c.currency or "").upper(), 2)
-    d = _to_decimal(v, c).scaleb(exp)
-    if d != d.to_integral_value():
-        raise ConversionError(f"{v!r} has more decimals than the currency allows")
-    return int(d)
+    try:
+        return money.from_major(_to_decimal(v, c), c.currency)
+    except ValueError:
+        raise ConversionError(f"{v!r} has more decimals than the currency allows") from None
 
 
 def _identity(v: Any, _c: Context) -> Any:
