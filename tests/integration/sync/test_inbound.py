@@ -82,3 +82,27 @@ def test_full_then_incremental(hub: Hub, provider: str) -> None:
     assert got == expected
     assert new_code in got
     assert machine_count(hub) == before + 1  # no duplicates: one new machine
+
+
+def test_expired_delta_token_means_a_full_pull_said_in_the_log(hub: Hub) -> None:
+    conn = hub.connect("dynamics")
+    assert hub.sync(conn, Direction.inbound, EntityType.machine).status == SyncStatus.success
+    editor = MachineEditor(hub.erp, "dynamics")
+    editor.rename(editor.keys()[0], "Renamed while the token expired")
+    editor.sandbox.expire_delta_tokens()  # the ERP forgot our change-tracking token
+
+    log = hub.sync(conn, Direction.inbound, EntityType.machine)
+    assert log.status == SyncStatus.success, log.message
+    assert "Full pull" in (log.message or "") and "expired" in (log.message or "")
+    assert log.records_written == 1  # the full pull re-reads all, writes only what changed
+    assert plant_machines(hub, conn) == editor.expected()
+
+
+def test_wrong_credentials_fail_the_run_with_an_actionable_message(hub: Hub) -> None:
+    info = hub.erp.info["sap"]
+    conn = hub.connect("sap", auth_config={**info["auth_config"], "password": "wrong-pass-123"})
+    log = hub.sync(conn, Direction.inbound, EntityType.machine)
+    assert log.status == SyncStatus.failed
+    assert "credentials" in (log.message or "") and "auth_config" in (log.message or "")
+    assert "wrong-pass-123" not in (log.message or "")
+    assert machine_count(hub) == 0
