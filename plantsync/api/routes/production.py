@@ -23,7 +23,7 @@ from plantsync.core.models.production import (
     RunStop,
 )
 from plantsync.core.paging import MAX_LIMIT, Page
-from plantsync.core.services import oee, production
+from plantsync.core.services import cycles, oee, production
 
 router = APIRouter(prefix="/api/v1/production", tags=["production"])
 
@@ -93,7 +93,7 @@ def post_cycles(
     resent safely) or `error` (unknown machine or run, future time). A count joins the run
     named, else the machine's run covering its `recorded_at`.
     """
-    return production.record_cycles(session=session, principal=caller, batch=body, clock=clock)
+    return cycles.record_cycles(session=session, principal=caller, batch=body, clock=clock)
 
 
 @router.get("/runs", response_model=Page[ProductionRunPublic], responses=error_examples(401, 422))
@@ -142,7 +142,7 @@ def list_cycles(
     cursor: str | None = Query(None, max_length=1000),
 ) -> Page[CycleSubmissionPublic]:
     """Count submissions, newest `recorded_at` first."""
-    page = production.list_cycles(
+    page = cycles.list_cycles(
         session=session, tenant_id=caller.tenant_id, machine_id=machine_id, run_id=run_id,
         start=start, end=end, limit=limit, cursor=cursor,
     )  # fmt: skip
