@@ -192,3 +192,21 @@ def test_no_echo_and_start_from(hub: Hub, provider: str) -> None:
     sent = hub.sync(fresh, Direction.outbound, EntityType.work_order)
     assert sent.status == SyncStatus.success, sent.message
     assert sent.records_written == 2
+
+
+def test_entity_id_syncs_exactly_that_record(hub: Hub) -> None:
+    conn = hub.connect("oracle", outbound_start_from="2020-01-01T00:00:00Z")
+    hub.sync(conn, Direction.inbound, EntityType.machine)
+    site = ensure_site(hub.db, hub.tenant.id)
+    orders = make_work_orders(
+        hub.db, hub.tenant.id, linked_machines(hub.db, conn.id, 3), 5, site=site
+    )
+    one = hub.sync(conn, Direction.outbound, EntityType.work_order, entity_id=str(orders[2]))
+    assert (one.status, one.records_written) == (SyncStatus.success, 1), one.message
+    assert [x.local_id for x in links_of(hub.db, conn.id, EntityType.work_order)] == [orders[2]]
+    rest = hub.sync(conn, Direction.outbound, EntityType.work_order)
+    assert rest.records_written == 4  # the single-record run did not move the mark
+
+    key = MachineEditor(hub.erp, "oracle").keys()[0]
+    inbound = hub.sync(conn, Direction.inbound, EntityType.machine, entity_id=str(key))
+    assert inbound.status == SyncStatus.success and inbound.records_read == 1
