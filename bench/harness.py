@@ -130,6 +130,7 @@ class Hub:
     data_dir: Path
     schema: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    provider: str = ""
 
     def database(self) -> Any:
         from plantsync.core.db import Database
@@ -174,6 +175,9 @@ def new_hub(backend: str) -> Hub:
 
 
 def drop_hub(hub: Hub) -> None:
+    import shutil
+
+    shutil.rmtree(hub.data_dir, ignore_errors=True)
     if hub.schema:
         admin = sa.create_engine(POSTGRES_URL)
         with admin.begin() as conn:

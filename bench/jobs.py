@@ -89,7 +89,15 @@ def sync_job(connection_id: str, direction: str, entity: str, *, per_record: boo
         final = run_in_process(log.id, database=db)
         seconds = time.perf_counter() - start
     assert final is not None
+    errors: list[str] = []
+    if final.records_failed:
+        from plantsync.core.services.sync_logs import get_log_detail
+
+        with db.read_session() as session:
+            detail = get_log_detail(session=session, tenant_id=conn.tenant_id, log_id=final.id)
+        errors = [e.message for e in detail.errors[:3]]
     _emit(
+        errors=errors,
         seconds=seconds, status=final.status.value, read=final.records_read,
         written=final.records_written, failed=final.records_failed,
         skipped=final.records_skipped, message=final.message, log_id=str(final.id),
