@@ -34,7 +34,7 @@ from plantsync.core.principal import Principal
 from plantsync.core.services.changes import ChangeOrigin, stamp_change
 from plantsync.core.services.downtime import check_machine_scope, end_downtime
 from plantsync.core.services.machines import apply_machine_status
-from plantsync.core.services.plant_common import get_owned, keyset_page
+from plantsync.core.services.plant_common import get_owned, keyset_page, where_equal
 from plantsync.errors import ConflictError, ValidationError
 
 _NEXT: dict[str, tuple[CallStatus, CallStatus]] = {
@@ -203,9 +203,9 @@ def list_calls(
     """Calls newest first (``initiated_at`` desc, then id)."""
     c: Any = AndonCall
     stmt = select(AndonCall).where(c.tenant_id == tenant_id)
-    for column, value in ((c.machine_id, machine_id), (c.status, status), (c.call_type, call_type)):
-        if value is not None:
-            stmt = stmt.where(column == value)
+    stmt = where_equal(
+        stmt, (c.machine_id, machine_id), (c.status, status), (c.call_type, call_type)
+    )
     if is_open is not None:
         stmt = stmt.where(
             c.status != CallStatus.closed if is_open else c.status == CallStatus.closed

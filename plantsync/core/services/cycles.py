@@ -38,7 +38,7 @@ from plantsync.core.models.production import (
 from plantsync.core.paging import Page
 from plantsync.core.principal import Principal
 from plantsync.core.services.changes import ChangeOrigin
-from plantsync.core.services.plant_common import keyset_page
+from plantsync.core.services.plant_common import keyset_page, where_equal
 from plantsync.core.services.production import MAX_CLOCK_SKEW, stamp
 
 
@@ -262,10 +262,9 @@ def list_cycles(
 ) -> Page[CycleSubmission]:
     """Count submissions, newest ``recorded_at`` first (ties by id), keyset-paged."""
     query = select(CycleSubmission).where(CycleSubmission.tenant_id == tenant_id)
-    if machine_id is not None:
-        query = query.where(CycleSubmission.machine_id == machine_id)
-    if run_id is not None:
-        query = query.where(CycleSubmission.run_id == run_id)
+    query = where_equal(
+        query, (CycleSubmission.machine_id, machine_id), (CycleSubmission.run_id, run_id)
+    )
     if start is not None:
         query = query.where(col(CycleSubmission.recorded_at) >= start)
     if end is not None:

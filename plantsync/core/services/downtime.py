@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
@@ -38,10 +37,12 @@ from plantsync.core.services.plant_common import (
     BulkResult,
     apply_values,
     changed_fields,
+    commit_or_conflict,
     get_owned,
     keyset_page,
     run_bulk,
     validate_item,
+    where_equal,
 )
 from plantsync.errors import ConflictError, PermissionDeniedError, ValidationError
 
@@ -135,11 +136,7 @@ def create_downtime(
 ) -> DowntimeEvent:
     """Records a downtime event (open when ``ended_at`` is null) and commits."""
     event = _new_event(session, tenant_id, data, origin, clock, principal)
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise ConflictError("A downtime event with this external_ref exists") from exc
+    commit_or_conflict(session, "A downtime event with this external_ref exists")
     return event
 
 
@@ -162,14 +159,13 @@ def list_downtime(
     overlapping that window; ``is_open`` those still running (or finished)."""
     d: Any = DowntimeEvent
     stmt = select(DowntimeEvent).where(d.tenant_id == tenant_id)
-    for column, value in (
+    stmt = where_equal(
+        stmt,
         (d.machine_id, machine_id),
         (d.planned, planned),
         (d.source, source),
         (d.reason_code, reason_code),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
+    )
     if site_id is not None:
         m: Any = Machine
         stmt = stmt.where(d.machine_id.in_(select(m.id).where(m.site_id == site_id)))

@@ -9,8 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
@@ -23,7 +22,14 @@ from plantsync.core.models.maintenance import (
     RootCause,
 )
 from plantsync.core.paging import Page
-from plantsync.core.services.plant_common import apply_values, get_owned, keyset_page
+from plantsync.core.services.plant_common import (
+    apply_values,
+    commit_or_conflict,
+    get_owned,
+    keyset_page,
+    where_equal,
+    where_search,
+)
 from plantsync.errors import ConflictError, ValidationError
 
 L = TypeVar("L", FailureMode, RootCause)
@@ -73,11 +79,7 @@ def create_entry(
         raise ConflictError(f"A {_NAMES[model]} with code {data.code!r} already exists")
     entry = model(**data.model_dump(), tenant_id=tenant_id, created_at=clock.now())
     session.add(entry)
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise ConflictError(f"A {_NAMES[model]} with code {data.code!r} already exists") from exc
+    commit_or_conflict(session, f"A {_NAMES[model]} with code {data.code!r} already exists")
     return entry
 
 
@@ -97,11 +99,8 @@ def list_entries(
     stmt = select(model).where(t.tenant_id == tenant_id)
     if machine_type is not None:
         stmt = stmt.where(or_(t.machine_type == machine_type, t.machine_type.is_(None)))
-    if is_active is not None:
-        stmt = stmt.where(t.is_active == is_active)
-    if q:
-        pattern = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(t.code).like(pattern), func.lower(t.name).like(pattern)))
+    stmt = where_equal(stmt, (t.is_active, is_active))
+    stmt = where_search(stmt, q, t.code, t.name)
     rows, nxt = keyset_page(session, stmt, order=[t.code, t.id], limit=limit, cursor=cursor)
     return Page[LibraryEntryPublic](items=[to_public(r) for r in rows], next_cursor=nxt)
 

@@ -11,8 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
@@ -37,10 +36,14 @@ from plantsync.core.services.plant_common import (
     BulkResult,
     apply_values,
     changed_fields,
+    check_window,
+    commit_or_conflict,
     get_owned,
     keyset_page,
     run_bulk,
     validate_item,
+    where_equal,
+    where_search,
 )
 from plantsync.core.services.sites import resolve_site_ref
 from plantsync.errors import ConflictError, ValidationError
@@ -132,11 +135,7 @@ def _new_machine(
 
 
 def _commit_unique(session: Session, code: str) -> None:
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise ConflictError(f"A machine with code {code!r} already exists") from exc
+    commit_or_conflict(session, f"A machine with code {code!r} already exists")
 
 
 def list_machines(
@@ -154,17 +153,10 @@ def list_machines(
     """Machines sorted by code (then id), filtered by the given fields; ``q`` searches code/name."""
     m: Any = Machine
     stmt = select(Machine).where(m.tenant_id == tenant_id)
-    if site_id is not None:
-        stmt = stmt.where(m.site_id == site_id)
-    if status is not None:
-        stmt = stmt.where(m.status == status)
-    if type is not None:
-        stmt = stmt.where(m.type == type)
-    if is_active is not None:
-        stmt = stmt.where(m.is_active == is_active)
-    if q:
-        pattern = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(m.code).like(pattern), func.lower(m.name).like(pattern)))
+    stmt = where_equal(
+        stmt, (m.site_id, site_id), (m.status, status), (m.type, type), (m.is_active, is_active)
+    )
+    stmt = where_search(stmt, q, m.code, m.name)
     rows, nxt = keyset_page(session, stmt, order=[m.code, m.id], limit=limit, cursor=cursor)
     return Page[MachinePublic](items=[to_public(r) for r in rows], next_cursor=nxt)
 
@@ -352,10 +344,7 @@ def machine_timeline(
     clock: Clock = SYSTEM_CLOCK,
 ) -> MachineTimeline:
     """The status intervals overlapping ``[start, end)``, clipped to the window, oldest first."""
-    if end <= start:
-        raise ValidationError.single("to", "must be after 'from'")
-    if end - start > MAX_TIMELINE:
-        raise ValidationError.single("to", "the window may span at most 366 days")
+    check_window(start, end, max_span=MAX_TIMELINE)
     get_machine(session=session, tenant_id=tenant_id, machine_id=machine_id)
     c: Any = MachineStatusChange
     stmt = (

@@ -58,7 +58,7 @@ from plantsync.core.models.production import (
     ProductionRun,
 )
 from plantsync.core.principal import Principal
-from plantsync.core.services.plant_common import get_owned
+from plantsync.core.services.plant_common import check_window, get_owned
 from plantsync.core.services.shifts import machine_occurrences
 from plantsync.errors import ValidationError
 
@@ -302,10 +302,7 @@ def oee_snapshot(
         ValidationError: ``to`` not after ``from``, or a window over 366 days.
         NotFoundError: the machine is not in the caller's tenant.
     """
-    if end <= start:
-        raise ValidationError.single("to", "must be after from")
-    if end - start > MAX_WINDOW:
-        raise ValidationError.single("to", "the window may span at most 366 days")
+    check_window(start, end, max_span=MAX_WINDOW)
     machine = get_owned(session, Machine, principal.tenant_id, machine_id, "Machine")
     end = max(start, min(end, clock.now()))
     window = [(start, end)] if end > start else []

@@ -1,23 +1,33 @@
-"""What the plant services share: tenant-scoped lookups, keyset pages, partial updates and the
-bulk-upsert runner (per-item results, savepoints)."""
+"""What the plant services share: tenant-scoped lookups, list filters, keyset pages, commits
+that turn a unique-key clash into a 409, partial updates and the bulk-upsert runner (per-item
+results, savepoints)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 from sqlmodel import Session, SQLModel
 
 from plantsync.core.paging import check_limit, decode_cursor, encode_cursor, keyset_after
-from plantsync.errors import InputError, NotFoundError, PermissionDeniedError, ValidationError
+from plantsync.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 
 R = TypeVar("R")
+Q = TypeVar("Q", bound=Select[Any])
 
 MAX_BULK_ITEMS = 10_000
 _CHUNK = 250
@@ -32,6 +42,46 @@ def get_owned(
     if row is None or row.tenant_id != tenant_id:  # type: ignore[attr-defined]
         raise NotFoundError(name, row_id)
     return row
+
+
+def where_equal(stmt: Q, *filters: tuple[Any, Any]) -> Q:
+    """``stmt`` narrowed to ``column == value`` for each ``(column, value)`` whose value is given
+    (not None): the optional equality filters of a list endpoint."""
+    for column, value in filters:
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
+def where_search(stmt: Q, q: str | None, *columns: Any) -> Q:
+    """``stmt`` narrowed to rows where any of ``columns`` contains ``q`` (case-insensitive);
+    unchanged when ``q`` is empty."""
+    if not q:
+        return stmt
+    pattern = f"%{q.lower()}%"
+    return stmt.where(or_(*(func.lower(c).like(pattern) for c in columns)))
+
+
+def commit_or_conflict(session: Session, message: str) -> None:
+    """Commits; a unique-key clash (a concurrent create won) rolls back and raises
+    ``ConflictError(message)`` (409)."""
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise ConflictError(message) from exc
+
+
+def check_window(start: datetime, end: datetime, *, max_span: timedelta) -> None:
+    """Refuses a report window ``[start, end)`` that is empty or longer than ``max_span``.
+
+    Raises:
+        ValidationError: on ``to`` (the API's name for ``end``).
+    """
+    if end <= start:
+        raise ValidationError.single("to", "must be after from")
+    if end - start > max_span:
+        raise ValidationError.single("to", f"the window may span at most {max_span.days} days")
 
 
 def keyset_page(

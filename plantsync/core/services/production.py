@@ -34,7 +34,7 @@ from plantsync.core.principal import Principal
 from plantsync.core.services.changes import ChangeOrigin, stamp_change
 from plantsync.core.services.machines import apply_machine_status
 from plantsync.core.services.oee import intersect, seconds
-from plantsync.core.services.plant_common import keyset_page
+from plantsync.core.services.plant_common import keyset_page, where_equal
 from plantsync.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 
 #: How far in the future a client's timestamp may be (clock skew of plant devices).
@@ -261,12 +261,12 @@ def list_runs(
 ) -> Page[ProductionRun]:
     """Runs, newest start first (ties by id), keyset-paged."""
     query = select(ProductionRun).where(ProductionRun.tenant_id == tenant_id)
-    if machine_id is not None:
-        query = query.where(ProductionRun.machine_id == machine_id)
-    if work_order_id is not None:
-        query = query.where(ProductionRun.work_order_id == work_order_id)
-    if status is not None:
-        query = query.where(ProductionRun.status == status)
+    query = where_equal(
+        query,
+        (ProductionRun.machine_id, machine_id),
+        (ProductionRun.work_order_id, work_order_id),
+        (ProductionRun.status, status),
+    )
     if started_from is not None:
         query = query.where(col(ProductionRun.started_at) >= started_from)
     if started_to is not None:

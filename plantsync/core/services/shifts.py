@@ -42,7 +42,7 @@ from plantsync.core.models.workforce import (
 from plantsync.core.paging import Page
 from plantsync.core.principal import Principal
 from plantsync.core.services.audit import record_audit
-from plantsync.core.services.plant_common import get_owned, keyset_page
+from plantsync.core.services.plant_common import check_window, get_owned, keyset_page
 from plantsync.errors import ValidationError
 
 
@@ -343,10 +343,7 @@ def list_occurrences(
     end: datetime,
 ) -> list[ShiftOccurrencePublic]:
     """The machine's shifts in ``[start, end)`` (at most 31 days)."""
-    if end <= start:
-        raise ValidationError.single("to", "must be after from")
-    if end - start > timedelta(days=31):
-        raise ValidationError.single("to", "the window may span at most 31 days")
+    check_window(start, end, max_span=timedelta(days=31))
     machine = get_owned(session, Machine, principal.tenant_id, machine_id, "Machine")
     _, occ, _ = machine_occurrences(session=session, machine=machine, start=start, end=end)
     return [occurrence_public(o) for o in occ]

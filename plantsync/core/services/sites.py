@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
@@ -18,6 +17,7 @@ from plantsync.core.paging import Page
 from plantsync.core.services.plant_common import (
     apply_values,
     changed_fields,
+    commit_or_conflict,
     get_owned,
     keyset_page,
 )
@@ -81,11 +81,7 @@ def create_site(
 
 
 def _commit(session: Session, code: str) -> None:
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise ConflictError(f"A site with code {code!r} already exists") from exc
+    commit_or_conflict(session, f"A site with code {code!r} already exists")
 
 
 def list_sites(

@@ -9,8 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
@@ -22,7 +21,14 @@ from plantsync.core.models.maintenance import (
     WorkOrderPart,
 )
 from plantsync.core.paging import Page
-from plantsync.core.services.plant_common import apply_values, get_owned, keyset_page
+from plantsync.core.services.plant_common import (
+    apply_values,
+    commit_or_conflict,
+    get_owned,
+    keyset_page,
+    where_equal,
+    where_search,
+)
 from plantsync.core.services.sites import resolve_site_ref
 from plantsync.errors import ConflictError, ValidationError
 
@@ -59,11 +65,7 @@ def create_part(
     now = clock.now()
     part = SparePart(**data.model_dump(), tenant_id=tenant_id, created_at=now, updated_at=now)
     session.add(part)
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise ConflictError(f"A spare part {data.part_number!r} already exists") from exc
+    commit_or_conflict(session, f"A spare part {data.part_number!r} already exists")
     return part
 
 
@@ -80,15 +82,10 @@ def list_parts(
     """Parts by part number; ``below_min=true`` lists what needs re-ordering."""
     p: Any = SparePart
     stmt = select(SparePart).where(p.tenant_id == tenant_id)
-    if site_id is not None:
-        stmt = stmt.where(p.site_id == site_id)
+    stmt = where_equal(stmt, (p.site_id, site_id))
     if below_min is not None:
         stmt = stmt.where(p.stock < p.min_stock if below_min else p.stock >= p.min_stock)
-    if q:
-        pattern = f"%{q.lower()}%"
-        stmt = stmt.where(
-            or_(func.lower(p.part_number).like(pattern), func.lower(p.name).like(pattern))
-        )
+    stmt = where_search(stmt, q, p.part_number, p.name)
     rows, nxt = keyset_page(session, stmt, order=[p.part_number, p.id], limit=limit, cursor=cursor)
     return Page[SparePartPublic](items=[to_public(r) for r in rows], next_cursor=nxt)
 

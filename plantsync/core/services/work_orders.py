@@ -13,8 +13,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlmodel import Session
 
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
@@ -43,10 +42,13 @@ from plantsync.core.services.plant_common import (
     BulkResult,
     apply_values,
     changed_fields,
+    commit_or_conflict,
     get_owned,
     keyset_page,
     run_bulk,
     validate_item,
+    where_equal,
+    where_search,
 )
 from plantsync.core.services.sites import resolve_site_ref
 from plantsync.core.services.spare_parts import consume_stock, find_part, get_part
@@ -152,11 +154,7 @@ def _refs(session: Session, tenant_id: uuid.UUID, values: dict[str, Any]) -> dic
 
 
 def _commit(session: Session, number: str) -> None:
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise ConflictError(f"A work order {number!r} already exists") from exc
+    commit_or_conflict(session, f"A work order {number!r} already exists")
 
 
 def list_work_orders(
@@ -175,24 +173,15 @@ def list_work_orders(
     """Work orders by number (then id); ``q`` searches number, product and description."""
     w: Any = WorkOrder
     stmt = select(WorkOrder).where(w.tenant_id == tenant_id)
-    for column, value in (
+    stmt = where_equal(
+        stmt,
         (w.status, status),
         (w.kind, kind),
         (w.machine_id, machine_id),
         (w.site_id, site_id),
         (w.priority, priority),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if q:
-        pattern = f"%{q.lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(w.number).like(pattern),
-                func.lower(w.product_code).like(pattern),
-                func.lower(w.description).like(pattern),
-            )
-        )
+    )
+    stmt = where_search(stmt, q, w.number, w.product_code, w.description)
     rows, nxt = keyset_page(session, stmt, order=[w.number, w.id], limit=limit, cursor=cursor)
     return Page[WorkOrderPublic](items=[to_public(r) for r in rows], next_cursor=nxt)
 

@@ -31,7 +31,7 @@ from plantsync.core.models.workforce import (
 )
 from plantsync.core.paging import Page
 from plantsync.core.principal import Principal, PrincipalKind
-from plantsync.core.services.plant_common import get_owned, keyset_page
+from plantsync.core.services.plant_common import check_window, get_owned, keyset_page, where_equal
 from plantsync.core.services.production import MAX_CLOCK_SKEW, get_machine
 from plantsync.core.services.shifts import current_and_next, machine_calendar
 from plantsync.errors import ConflictError, NotFoundError, ValidationError
@@ -146,10 +146,9 @@ def list_checkins(
 ) -> Page[CrewCheckIn]:
     """Check-ins, newest first (ties by id); ``start``/``end`` keep those overlapping it."""
     query = select(CrewCheckIn).where(CrewCheckIn.tenant_id == tenant_id)
-    if machine_id is not None:
-        query = query.where(CrewCheckIn.machine_id == machine_id)
-    if worker_code is not None:
-        query = query.where(CrewCheckIn.worker_code == worker_code)
+    query = where_equal(
+        query, (CrewCheckIn.machine_id, machine_id), (CrewCheckIn.worker_code, worker_code)
+    )
     if open_only:
         query = query.where(col(CrewCheckIn.checked_out_at).is_(None))
     if end is not None:
@@ -180,10 +179,7 @@ def labor_cost(
         ValidationError: ``to`` not after ``from``, or a window over 366 days.
         NotFoundError: the machine is not in the caller's tenant.
     """
-    if end <= start:
-        raise ValidationError.single("to", "must be after from")
-    if end - start > MAX_LABOR_WINDOW:
-        raise ValidationError.single("to", "the window may span at most 366 days")
+    check_window(start, end, max_span=MAX_LABOR_WINDOW)
     machine = get_machine(session=session, principal=principal, machine_id=machine_id)
     now = clock.now()
     rows = session.exec(
