@@ -186,7 +186,14 @@ def drop_hub(hub: Hub) -> None:
 
 
 def create_tenant_and_connection(
-    hub: Hub, box: SandboxProcess, provider: str, *, name: str | None = None, tenant: str = "bench"
+    hub: Hub,
+    box: SandboxProcess,
+    provider: str,
+    *,
+    name: str | None = None,
+    tenant: str = "bench",
+    active: bool = True,
+    interval_minutes: int = 1440,
 ) -> tuple[uuid.UUID, uuid.UUID]:
     """A tenant (created once) and a connection of it to the sandbox's ``provider``."""
     from sqlmodel import select
@@ -211,7 +218,8 @@ def create_tenant_and_connection(
                 provider=provider,
                 base_url=info["base_url"],
                 auth_config=info["auth_config"],
-                sync_interval_minutes=1440,
+                sync_interval_minutes=interval_minutes,
+                is_active=active,
                 tls=TLSSettings(ca_bundle_pem=box.ca_pem),
                 outbound_start_from=datetime(2000, 1, 1, tzinfo=UTC),
             ),
