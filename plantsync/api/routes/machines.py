@@ -33,6 +33,7 @@ from plantsync.core.models.plant import (
     MachineUpdate,
 )
 from plantsync.core.paging import Page
+from plantsync.core.services import machine_status as statuses
 from plantsync.core.services import machines
 from plantsync.core.services.changes import ChangeOrigin
 from plantsync.core.services.downtime import check_machine_scope
@@ -111,7 +112,7 @@ def all_statuses(
     caller: AnyRole, session: ReadSession, clock: ClockDep, site_id: uuid.UUID | None = None
 ) -> StatusList:
     """Every active machine's current status in one call (plant displays, BI)."""
-    items = machines.all_machine_statuses(
+    items = statuses.all_machine_statuses(
         session=session, tenant_id=caller.tenant_id, site_id=site_id, clock=clock
     )
     return StatusList(items=items)
@@ -153,7 +154,7 @@ def machine_status(
     caller: AnyRole, session: ReadSession, clock: ClockDep, machine_id: uuid.UUID
 ) -> MachineStatusPublic:
     """The machine's current status and since when."""
-    return machines.machine_status(
+    return statuses.machine_status(
         session=session, tenant_id=caller.tenant_id, machine_id=machine_id, clock=clock
     )
 
@@ -170,11 +171,11 @@ def set_status(
 ) -> MachineStatusPublic:
     """Reports the machine's status (PLC gateways, operators); opens a new history interval."""
     check_machine_scope(caller, machine_id)
-    machines.set_machine_status(
+    statuses.set_machine_status(
         session=session, tenant_id=caller.tenant_id, machine_id=machine_id, status=data.status,
         origin=ChangeOrigin.from_principal(caller), at=data.at, reason=data.reason, clock=clock,
     )  # fmt: skip
-    return machines.machine_status(
+    return statuses.machine_status(
         session=session, tenant_id=caller.tenant_id, machine_id=machine_id, clock=clock
     )
 
@@ -199,7 +200,7 @@ def timeline(
     for name, value in (("from", from_), ("to", to)):
         if value.tzinfo is None:
             raise ValidationError.single(name, "needs a time zone (e.g. 2026-03-02T06:00:00Z)")
-    return machines.machine_timeline(
+    return statuses.machine_timeline(
         session=session, tenant_id=caller.tenant_id, machine_id=machine_id, start=from_, end=to,
         clock=clock,
     )  # fmt: skip

@@ -33,7 +33,7 @@ from plantsync.core.paging import Page
 from plantsync.core.principal import Principal
 from plantsync.core.services.changes import ChangeOrigin, stamp_change
 from plantsync.core.services.downtime import check_machine_scope, end_downtime
-from plantsync.core.services.machines import apply_machine_status
+from plantsync.core.services.machine_status import apply_machine_status
 from plantsync.core.services.plant_common import get_owned, keyset_page, where_equal
 from plantsync.errors import ConflictError, ValidationError
 
