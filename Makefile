@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck migration fuzz soak bench clean
+.PHONY: run test lint typecheck migration fuzz soak bench crash clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,28 @@ migration: $(STAMP)  ## regenerates the single initial migration from the comple
 
 clean:
 	rm -rf $(VENV) var
+
+# --- benchmarks and the long reliability runs (issue 8; figures in BENCHMARKS.md) -------------
+# dlt, duckdb and pyarrow are the peer benchmark's, never PlantSync's: a separate venv.
+BENCH_VENV ?= var/bench-venv
+BENCH_STAMP := $(BENCH_VENV)/.installed-stamp
+
+$(BENCH_STAMP):
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet "dlt[duckdb,parquet]"
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)  ## every benchmark at its published size (sizes: BENCH_* env vars)
+	$(BIN)/python -m bench.bench_inbound
+	BENCH_VENV=$(BENCH_VENV) $(BIN)/python -m bench.bench_dlt
+	$(BIN)/python -m bench.bench_outbound
+	$(BIN)/python -m bench.bench_api
+
+fuzz: $(STAMP)  ## schemathesis over every API operation, many examples each
+	PLANTSYNC_FUZZ_EXAMPLES=$${PLANTSYNC_FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest -q tests/reliability/test_fuzz_api.py
+
+soak: $(STAMP)  ## a few hundred scheduled runs against a faulty sandbox, then convergence checks
+	PLANTSYNC_SOAK_RUNS=$${PLANTSYNC_SOAK_RUNS:-300} PLANTSYNC_SOAK_SECONDS=$${PLANTSYNC_SOAK_SECONDS:-1200} $(BIN)/python -m pytest -q tests/reliability/test_soak.py
+
+crash: $(STAMP)  ## kill -9 of serve, a worker and the scheduler at random points during syncs
+	PLANTSYNC_CRASH=1 $(BIN)/python -m pytest -q tests/reliability/test_crash.py

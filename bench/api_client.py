@@ -66,8 +66,10 @@ def load(url: str, token: str, spec: dict[str, Any]) -> None:
     sent: dict[str, int] = {}
 
     def worker(seed: int) -> None:
-        rnd = random.Random(seed)  # noqa: S311 - load mix, not a secret
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as c:
+        rnd = random.Random(seed)
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as c:
             while time.monotonic() < stop_at:
                 with lock:
                     if budget[0] <= 0:

@@ -41,14 +41,16 @@ from bench.harness import (
 CHUNK = 20_000
 
 
-def bulk_load_logs(hub: Hub, tenant_id: uuid.UUID, connections: list[uuid.UUID], rows: int) -> float:
+def bulk_load_logs(
+    hub: Hub, tenant_id: uuid.UUID, connections: list[uuid.UUID], rows: int
+) -> float:
     """Inserts ``rows`` finished sync logs over the last year with SQLAlchemy's executemany
     (batched multi-row INSERTs on PostgreSQL); returns the seconds it took."""
     from plantsync.core.models.integration import SyncLog
 
     table_ = SyncLog.__table__  # type: ignore[attr-defined]
     db = hub.database()
-    rnd = random.Random(7)  # noqa: S311 - reproducible data
+    rnd = random.Random(7)
     now = datetime.now(UTC)
     statuses = ["success"] * 8 + ["failed", "skipped"]
     pairs = [("inbound", "machine"), ("outbound", "work_order"), ("outbound", "downtime"),
@@ -89,8 +91,11 @@ def deep_cursor(hub: Hub, tenant_id: uuid.UUID, depth: int) -> str:
     db = hub.database()
     with db.engine.connect() as conn:
         row = conn.execute(
-            sa.select(t.c.created_at, t.c.id).where(t.c.tenant_id == tenant_id)
-            .order_by(t.c.created_at.desc(), t.c.id.desc()).limit(1).offset(depth)
+            sa.select(t.c.created_at, t.c.id)
+            .where(t.c.tenant_id == tenant_id)
+            .order_by(t.c.created_at.desc(), t.c.id.desc())
+            .limit(1)
+            .offset(depth)
         ).one()
     db.dispose()
     return encode_cursor([row[0], row[1]])
@@ -126,7 +131,9 @@ def demo_machines(hub: Hub, tenant_id: uuid.UUID) -> list[str]:
     with db.write_session() as s:
         fill_demo(session=s, tenant_id=tenant_id)
     with db.read_session() as s:
-        ids = [str(m) for m in s.exec(select(Machine.id).where(Machine.tenant_id == tenant_id)).all()]
+        ids = [
+            str(m) for m in s.exec(select(Machine.id).where(Machine.tenant_id == tenant_id)).all()
+        ]
     db.dispose()
     return ids
 
@@ -163,7 +170,9 @@ class Server:
 
 
 def latency(server: Server, token: str, spec: dict[str, Any]) -> dict[str, Any]:
-    m = measure([str(ROOT / "bench" / "api_client.py"), "latency", server.url, token, json.dumps(spec)])
+    m = measure(
+        [str(ROOT / "bench" / "api_client.py"), "latency", server.url, token, json.dumps(spec)]
+    )
     return m.result
 
 
@@ -171,7 +180,9 @@ def one_backend(backend: str, rows: int, requests: int, box: Any) -> list[dict[s
     hub = new_hub(backend)
     out: list[dict[str, Any]] = []
     try:
-        conns = [create_tenant_and_connection(hub, box, "oracle", active=False)[1] for _ in range(3)]
+        conns = [
+            create_tenant_and_connection(hub, box, "oracle", active=False)[1] for _ in range(3)
+        ]
         from sqlmodel import select
 
         from plantsync.core.models.integration import Connection
@@ -203,7 +214,10 @@ def one_backend(backend: str, rows: int, requests: int, box: Any) -> list[dict[s
                         "max_seconds": 120, **extra}  # fmt: skip
                 result = latency(server, token, spec)
                 out.append({"backend": backend, "scenario": f"GET /erp/logs {name}", **result})
-                print(f"  {backend} {name}: p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms", flush=True)
+                print(
+                    f"  {backend} {name}: p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms",
+                    flush=True,
+                )
             out.append(andon_under_load(server, token, machines, requests, backend))
         finally:
             server.stop()
@@ -212,7 +226,9 @@ def one_backend(backend: str, rows: int, requests: int, box: Any) -> list[dict[s
     return out
 
 
-def andon_under_load(server: Server, token: str, machines: list[str], requests: int, backend: str) -> dict[str, Any]:
+def andon_under_load(
+    server: Server, token: str, machines: list[str], requests: int, backend: str
+) -> dict[str, Any]:
     seconds = env_int("BENCH_LOAD_SECONDS", 60)
     load_spec = {
         "threads": env_int("BENCH_LOAD_THREADS", 4), "max_seconds": seconds, "count": 200_000,

@@ -15,7 +15,17 @@ import tempfile
 from pathlib import Path
 
 from bench.bench_inbound import sync_once
-from bench.harness import ROOT, VAR, Series, env_int, machine_line, measure, sandbox, table, write_result
+from bench.harness import (
+    ROOT,
+    VAR,
+    Series,
+    env_int,
+    machine_line,
+    measure,
+    sandbox,
+    table,
+    write_result,
+)
 
 BENCH_VENV = Path(os.environ.get("BENCH_VENV", ROOT / "var" / "bench-venv"))
 
@@ -24,7 +34,9 @@ def dlt_once(info_file: Path, parquet: bool) -> object:
     workdir = Path(tempfile.mkdtemp(prefix="dlt-", dir=VAR))
     try:
         args = [str(ROOT / "bench" / "dlt_job.py"), str(info_file), str(workdir)]
-        return measure(args + (["--parquet"] if parquet else []), python=str(BENCH_VENV / "bin" / "python"))
+        return measure(
+            args + (["--parquet"] if parquet else []), python=str(BENCH_VENV / "bin" / "python")
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

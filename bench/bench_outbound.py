@@ -14,8 +14,8 @@ import os
 from typing import Any
 
 from bench.harness import (
-    Series,
     SandboxProcess,
+    Series,
     create_tenant_and_connection,
     drop_hub,
     env_int,
@@ -36,25 +36,37 @@ def _writes(box: SandboxProcess, provider: str) -> int:
     return int(stats["total"])
 
 
-def _prepared(box: SandboxProcess, provider: str, backend: str, records: int) -> tuple[Any, Any, Any]:
+def _prepared(
+    box: SandboxProcess, provider: str, backend: str, records: int
+) -> tuple[Any, Any, Any]:
     hub = new_hub(backend)
     tenant_id, conn_id = create_tenant_and_connection(hub, box, provider)
-    m = measure(["sync", str(conn_id), "--direction", "inbound", "--entity", "machine"], env=hub.env)
+    m = measure(
+        ["sync", str(conn_id), "--direction", "inbound", "--entity", "machine"], env=hub.env
+    )
     assert m.result["status"] == "success", m.result
     db = hub.database()
     seed_work_orders(db, tenant_id, conn_id, records)
     return hub, db, (tenant_id, conn_id)
 
 
-def _push(box: SandboxProcess, hub: Any, conn_id: Any, *, per_record: bool = False) -> tuple[Any, int]:
+def _push(
+    box: SandboxProcess, hub: Any, conn_id: Any, *, per_record: bool = False
+) -> tuple[Any, int]:
     box.clear_requests()
     args = ["sync", str(conn_id), "--direction", "outbound", "--entity", "work_order"]
     m = measure(args + (["--per-record"] if per_record else []), env=hub.env)
     return m, _writes(box, hub.provider)
 
 
-def one_provider(box: SandboxProcess, provider: str, backend: str, records: int, runs: int) -> dict[str, Any]:
-    bulk, single, incr = Series(f"{provider} bulk"), Series(f"{provider} per-record"), Series(f"{provider} 1% changed")
+def one_provider(
+    box: SandboxProcess, provider: str, backend: str, records: int, runs: int
+) -> dict[str, Any]:
+    bulk, single, incr = (
+        Series(f"{provider} bulk"),
+        Series(f"{provider} per-record"),
+        Series(f"{provider} 1% changed"),
+    )
     reqs: dict[str, list[int]] = {"bulk": [], "single": [], "incremental": []}
     changed = 0
     for _ in range(runs):

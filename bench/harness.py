@@ -53,7 +53,9 @@ def env_int(name: str, default: int) -> int:
 class SandboxProcess:
     """``bench.sandbox_server`` in a child process (so its CPU and memory are not ours)."""
 
-    def __init__(self, *, records: int, providers: Sequence[str], faults: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, *, records: int, providers: Sequence[str], faults: dict[str, Any] | None = None
+    ) -> None:
         VAR.mkdir(parents=True, exist_ok=True)
         self._dir = tempfile.TemporaryDirectory(dir=VAR)
         info_file = Path(self._dir.name) / "info.json"
@@ -241,7 +243,9 @@ class Measurement:
     result: dict[str, Any]
 
 
-def measure(args: Sequence[str], *, env: dict[str, str] | None = None, python: str = PYTHON) -> Measurement:
+def measure(
+    args: Sequence[str], *, env: dict[str, str] | None = None, python: str = PYTHON
+) -> Measurement:
     """Runs ``python -m bench.jobs ARGS`` (or ``python ARGS[0] ...`` when ARGS[0] is a file) in
     a child; the child prints one JSON object (with ``seconds``) as its last stdout line."""
     cmd = [python, *args] if args[0].endswith(".py") else [python, "-m", "bench.jobs", *args]

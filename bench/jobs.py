@@ -75,7 +75,9 @@ def sync_job(connection_id: str, direction: str, entity: str, *, per_record: boo
 
     db = get_database(get_settings())
     with db.session(write=True) as session:
-        conn = session.exec(select(Connection).where(Connection.id == uuid.UUID(connection_id))).one()
+        conn = session.exec(
+            select(Connection).where(Connection.id == uuid.UUID(connection_id))
+        ).one()
         log, _ = runs.request_sync(
             session=session, tenant_id=conn.tenant_id, connection_id=conn.id,
             direction=Direction(direction), entity_type=EntityType(entity), entity_id=None,
@@ -116,8 +118,8 @@ def _tail(body: bytes) -> bytes:
 
 
 def _raw_sap(client: httpx.Client, info: dict[str, Any]) -> tuple[int, int]:
-    from plantsync.mappings.schema import load_default_mapping
     from plantsync.connectors.base import Direction, EntityType
+    from plantsync.mappings.schema import load_default_mapping
 
     res = load_default_mapping("sap").resources()[EntityType.machine][Direction.inbound]
     auth = info["auth_config"]
@@ -142,8 +144,8 @@ def _raw_sap(client: httpx.Client, info: dict[str, Any]) -> tuple[int, int]:
 
 
 def _raw_dynamics(client: httpx.Client, info: dict[str, Any]) -> tuple[int, int]:
-    from plantsync.mappings.schema import load_default_mapping
     from plantsync.connectors.base import Direction, EntityType
+    from plantsync.mappings.schema import load_default_mapping
 
     res = load_default_mapping("dynamics").resources()[EntityType.machine][Direction.inbound]
     auth = info["auth_config"]
@@ -172,8 +174,8 @@ def _raw_dynamics(client: httpx.Client, info: dict[str, Any]) -> tuple[int, int]
 
 
 def _raw_oracle(client: httpx.Client, info: dict[str, Any]) -> tuple[int, int]:
-    from plantsync.mappings.schema import load_default_mapping
     from plantsync.connectors.base import Direction, EntityType
+    from plantsync.mappings.schema import load_default_mapping
 
     res = load_default_mapping("oracle").resources()[EntityType.machine][Direction.inbound]
     auth = info["auth_config"]

@@ -21,7 +21,9 @@ BASE = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 CHUNK = 2000
 
 
-def linked_machines(db: Database, connection_id: uuid.UUID, n: int) -> list[tuple[uuid.UUID, uuid.UUID | None]]:
+def linked_machines(
+    db: Database, connection_id: uuid.UUID, n: int
+) -> list[tuple[uuid.UUID, uuid.UUID | None]]:
     """(machine id, site id) of up to ``n`` active machines the connection brought in."""
     with db.read_session() as s:
         rows = s.exec(
@@ -47,7 +49,7 @@ def seed_work_orders(db: Database, tenant_id: uuid.UUID, connection_id: uuid.UUI
     for start in range(0, n, CHUNK):
         with db.write_session() as s:
             for i in range(start, min(n, start + CHUNK)):
-                machine_id, site_id = machines[i % len(machines)]
+                machine_id, _ = machines[i % len(machines)]
                 wo = WorkOrder(
                     tenant_id=tenant_id, number=f"PS{batch}{i:07d}", kind=WorkOrderKind.maintenance,
                     description=f"Replace bearing {i}", priority=1 + i % 4, machine_id=machine_id,
@@ -74,7 +76,9 @@ def touch_work_orders(db: Database, tenant_id: uuid.UUID, fraction: float) -> in
     step = max(1, round(1 / fraction))
     with db.read_session() as s:
         ids = s.exec(
-            select(WorkOrder.id).where(WorkOrder.tenant_id == tenant_id).order_by(col(WorkOrder.number))
+            select(WorkOrder.id)
+            .where(WorkOrder.tenant_id == tenant_id)
+            .order_by(col(WorkOrder.number))
         ).all()
     chosen = ids[::step]
     for start in range(0, len(chosen), CHUNK):

@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -61,3 +62,19 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget
     target = FuzzTarget(tmp_path_factory.mktemp("fuzz"))
     yield target
     target.db.dispose()
+
+
+# --- real processes against the sandbox ERPs (soak, crash, mixed load) -----------------------
+
+from tests.integration.sync.conftest import erp, sync_sandbox  # noqa: E402
+from tests.reliability.processes import SoakWorld  # noqa: E402
+
+__all__ = ["erp", "sync_sandbox"]
+
+
+@pytest.fixture
+def soak_world(tmp_path: Path, erp: Any) -> Iterator[SoakWorld]:
+    """A SQLite hub with a tenant per provider, shared with the processes a test starts."""
+    world = SoakWorld(tmp_path, None, erp, ("sap", "dynamics", "oracle"))
+    yield world
+    world.close()
