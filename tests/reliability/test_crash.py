@@ -31,7 +31,7 @@ from tests.integration.sync.helpers import ensure_site, linked_machines, links_o
 from tests.integration.sync.test_inbound import plant_machines
 from tests.integration.sync.test_outbound import erp_rows
 from tests.reliability.processes import Proc, ServeProcess, SoakWorld, wait_for
-from tests.reliability.test_soak import _all_linked, _orders_of, in_progress
+from tests.reliability.test_soak import _converged, _orders_of, in_progress
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("PLANTSYNC_CRASH") != "1", reason="long: run with `make crash`"
@@ -41,12 +41,6 @@ SEED = int(os.environ.get("PLANTSYNC_CRASH_SEED", str(random.SystemRandom().rand
 PROVIDERS = ("sap", "dynamics", "oracle")
 PAIRS = [("inbound", "machine"), ("outbound", "work_order")]
 FAULTS: dict[str, Any] = {"latency_ms": 20}  # runs last long enough to be killed mid-way
-
-
-def _converged(world: SoakWorld, conns: dict[str, Any]) -> bool:
-    return all(_all_linked(world.hubs[p], c.id) for p, c in conns.items()) and not in_progress(
-        world
-    )
 
 
 def _check(

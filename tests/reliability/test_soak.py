@@ -89,12 +89,9 @@ def test_scheduled_runs_under_faults_converge(soak_world: SoakWorld, erp: Sandbo
             serve.pause(2.0)
         runs_done = finished_scheduled_runs(world)
         erp.set_faults()
-        # A quiet spell: the scheduler's next runs reconcile what the faults left open.
-        for p, conn in conns.items():
-            wait_for(lambda p=p, conn=conn: _all_linked(world.hubs[p], conn.id), 180, serve)
-    # A run the stopped server had in hand is recovered by its lease at the next start.
-    with ServeProcess(world) as serve:
-        wait_for(lambda: not in_progress(world), 60, serve)
+        # A quiet spell: the scheduler's next runs reconcile what the faults left open. At the
+        # moment everything is linked, no run may be in progress (none stuck).
+        wait_for(lambda: _converged(world, conns), 180, serve)
     assert runs_done >= min(SOAK_RUNS, 6), f"only {runs_done} scheduled runs finished"
     for p, conn in conns.items():
         hub = world.hubs[p]
@@ -104,7 +101,11 @@ def test_scheduled_runs_under_faults_converge(soak_world: SoakWorld, erp: Sandbo
         after = erp_rows(hub, conn, EntityType.work_order)
         assert len(after) - before[p] == len(orders), f"{p}: duplicates or losses in the ERP"
         assert len({x.erp_key for x in links}) == len(orders), p
-    assert not in_progress(world)
+
+
+def _converged(world: SoakWorld, conns: dict[str, Any]) -> bool:
+    linked = all(_all_linked(world.hubs[p], c.id) for p, c in conns.items())
+    return linked and not in_progress(world)
 
 
 def in_progress(world: SoakWorld) -> list[SyncLog]:
