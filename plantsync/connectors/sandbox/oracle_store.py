@@ -179,6 +179,11 @@ class State:
     rows: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     next_id: int = 300100000000000
 
+    def new_id(self) -> int:
+        """A fresh row id, as Oracle's surrogate keys are (also for tests that add rows)."""
+        self.next_id += 1
+        return self.next_id
+
 
 def write(
     state: State, name: str, payload: Any, key: int | None, *, upsert: bool = False
@@ -206,11 +211,11 @@ def write(
         rows[key].update(values)
         rows[key]["LastUpdateDate"] = now
         return rows[key], False
-    state.next_id += 1
+    new_key = state.new_id()
     row = {a: None for a in rdef.attrs} | values
-    row[rdef.key] = state.next_id
+    row[rdef.key] = new_key
     row["CreationDate"] = row["LastUpdateDate"] = now
-    rows[state.next_id] = row
+    rows[new_key] = row
     return row, True
 
 

@@ -66,7 +66,7 @@ class MachineEditor:
                 self._stamp(template, at)
                 self.sandbox.store.tables["msdyn_customerassets"].rows[key] = template
                 return tag
-            asset_id = self.sandbox._new_id()
+            asset_id = self.sandbox.state.new_id()
             number = f"AST-N{asset_id % 100000}"
             template.update(AssetId=asset_id, AssetNumber=number, Description=name)
             self._stamp(template, at)
