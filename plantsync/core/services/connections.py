@@ -20,7 +20,12 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import func, update
 from sqlmodel import Session, col, delete, select
 
-from plantsync.connectors.base import ConnectionTestResult, ConnectorConfig, TLSConfig
+from plantsync.connectors.base import (
+    ConnectionTestResult,
+    ConnectorConfig,
+    Direction,
+    TLSConfig,
+)
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.config import Settings
 from plantsync.core.db import Database
@@ -365,6 +370,8 @@ def _apply_update(
         if name in given and value is not None and value != getattr(conn, name):
             if name == "name":
                 _check_name_free(session, conn.tenant_id, value, exclude=conn.id)
+            if name == "outbound_start_from" and value < conn.outbound_start_from:
+                _rewind_outbound(session, conn.id)
             setattr(conn, name, value)
             changed.append(name)
     if "base_url" in given and data.base_url and data.base_url != conn.base_url:
@@ -386,6 +393,19 @@ def _apply_update(
         conn.sync_entities = [e.model_dump(mode="json") for e in entities]
         changed.append("sync_entities")
     return changed
+
+
+def _rewind_outbound(session: Session, connection_id: uuid.UUID) -> None:
+    """An earlier ``outbound_start_from`` is a backfill: the outbound marks already lie past
+    the records it brings into the window, so they are dropped and the next outbound runs
+    read the change feed from its start. Records already sent are not sent again (their
+    links keep the hash of what was sent)."""
+    session.exec(
+        delete(SyncCursor).where(
+            col(SyncCursor.connection_id) == connection_id,
+            col(SyncCursor.direction) == Direction.outbound,
+        )
+    )
 
 
 def _change_base_url(session: Session, conn: Connection, url: str, *, reset_links: bool) -> None:

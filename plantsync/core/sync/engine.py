@@ -193,8 +193,13 @@ def _execute(ctx: RunContext) -> tuple[SyncStatus, str]:
     if ctx.direction is Direction.outbound:
         attempted, summary = outbound.run(ctx)
         if not attempted:
+            start = ctx.connection.outbound_start_from.isoformat(timespec="seconds")
             reason = (
-                "no change since the last run"
+                # Name the window too: on a new connection "since the last run" alone leaves an
+                # admin wondering why the plant's existing records were not sent.
+                f"no change since the last run; records last changed before the connection's "
+                f"outbound_start_from ({start}) are never sent, an earlier --start-from "
+                "backfills them"
                 if ctx.counts.skipped == 0
                 else f"{ctx.counts.skipped} changed record(s) are unchanged since last sent"
             )
