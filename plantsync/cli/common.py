@@ -101,10 +101,24 @@ def print_json(value: Any) -> None:
 def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None
 ) -> None:
-    table = Table(*columns, title=title)
+    """A table on stdout that never cuts a value short (ids are meant to be copied).
+
+    On a terminal, long values wrap inside their cell; piped or redirected output is not
+    squeezed to 80 columns but gets the width its content needs.
+    """
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*["" if v is None else str(v) for v in row])
-    stdout.print(table)
+    if stdout.is_terminal:
+        stdout.print(table)
+    else:
+        Console(file=stdout.file, soft_wrap=True, width=_UNBOUNDED_WIDTH).print(table)
+
+
+# Wide enough for any row we print; a table only takes the width its content needs.
+_UNBOUNDED_WIDTH = 10_000
 
 
 def fail(message: str, *, code: int = EXIT_FAILED) -> NoReturn:

@@ -96,7 +96,8 @@ def main() -> None:
         if isinstance(exc, ValidationError):
             for field, msgs in exc.errors.items():
                 for msg in msgs:
-                    stderr.print(f"  {field}: {msg}", markup=False, highlight=False)
+                    if f"{field}: {msg}" != exc.message:  # a single error is the message
+                        stderr.print(f"  {field}: {msg}", markup=False, highlight=False)
         raise SystemExit(EXIT_USAGE if isinstance(exc, InputError) else EXIT_FAILED) from None
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
         import click

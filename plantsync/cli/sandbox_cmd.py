@@ -31,7 +31,7 @@ def sandbox(
         None,
         "--throttle",
         metavar="BURST[:EVERY[:RETRY_AFTER]]",
-        help="Bursts of 429 with Retry-After, e.g. 3:100:2 (3 in a row every 100 requests, 2 s).",
+        help="Bursts of 429 with Retry-After, e.g. 3:50:2 (3 in a row every 50 requests, 2 s).",
     ),
     latency_ms: int = typer.Option(0, "--latency-ms", min=0, help="Delay added to each request."),
     drop_rate: float = typer.Option(
