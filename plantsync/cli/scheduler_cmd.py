@@ -72,6 +72,15 @@ def status(
             tenant_id = resolve_tenant(session=session, tenant=tenant).id
     rows = schedule_rows(db, current, tenant_id=tenant_id)
     hub = background_state(db, current, None)
+    if current.is_sqlite and current.executor == "embedded":
+        # The embedded scheduler lives inside `plantsync serve` and leaves no trace in SQLite
+        # that another process could see: say so instead of "none running".
+        hub["scheduler"] = {
+            "active": None,
+            "here": False,
+            "role": "embedded",
+            "note": "runs inside `plantsync serve`; its /readyz reports it",
+        }
     if json_out:
         print_json({"hub": hub, "items": rows})
         return
@@ -99,6 +108,8 @@ def _hub_line(hub: dict[str, Any]) -> str:
     text = f"executor: {hub['executor']}; scheduler: " + (
         "active" if active else ("unknown" if active is None else "none running")
     )
+    if sched.get("note"):
+        text += f" ({sched['note']})"
     queue = hub.get("queue")
     if queue and queue.get("available"):
         text += f"; queue: {queue['jobs_waiting']} waiting, {queue['jobs_running']} running"
