@@ -61,9 +61,9 @@ def _row(r: dict[str, Any]) -> list[str]:
     def entities(direction: str) -> str:
         return ", ".join(e["entity"] for e in r["entities"] if e["direction"] == direction)
 
-    fields = ", ".join(
-        f["name"] + ("*" if f["required"] else "") + (" (secret)" if f["secret"] else "")
-        for f in r["auth_fields"]
+    # "name* (type)", * = required; types read "string", "secret", "string, optional".
+    fields = "; ".join(
+        f["name"] + ("*" if f["required"] else "") + f" ({f['type']})" for f in r["auth_fields"]
     )
     return [r["provider"], r["display_name"], entities("inbound"), entities("outbound"), fields]
 

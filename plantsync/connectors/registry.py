@@ -13,13 +13,15 @@ abstract, declaring ``provider``, ``display_name``, ``auth_model`` and ``support
 
 from __future__ import annotations
 
+import enum
 import inspect
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import httpx
 from pydantic import BaseModel, SecretStr
@@ -29,7 +31,6 @@ from plantsync.connectors.base import Connector, ConnectorConfig, EntitySupport
 from plantsync.errors import ConfigurationError, ValidationError
 
 GROUP = "plantsync.connectors"
-_SECRET_HINTS = ("password", "secret", "token", "private_key", "api_key")
 
 _loaded: dict[str, type[Connector]] = {}
 _lock = threading.Lock()
@@ -161,12 +162,43 @@ def describe(name: str) -> ProviderInfo:
 
 
 def _auth_fields(model: type[BaseModel]) -> list[AuthField]:
+    """The fields of an auth model; a field is secret when its type is ``SecretStr`` (the
+    model's own declaration, never a guess from the name: ``token_url`` is not a secret)."""
     out = []
     for fname, f in model.model_fields.items():
-        annotation = f.annotation
-        text = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
-        secret = SecretStr in getattr(annotation, "__args__", (annotation,)) or any(
-            h in fname.lower() for h in _SECRET_HINTS
+        kinds = _kinds(f.annotation)
+        secret = SecretStr in kinds
+        optional = type(None) in kinds
+        text = ", ".join(
+            [_kind_name(k) for k in kinds if k is not type(None)]
+            + (["optional"] if optional else [])
         )
         out.append(AuthField(fname, text, f.is_required(), secret, f.description))
     return out
+
+
+def _kinds(annotation: Any) -> tuple[Any, ...]:
+    """The members of a union annotation (``str | None`` -> ``(str, NoneType)``), or itself."""
+    if get_origin(annotation) in (Union, UnionType):
+        return get_args(annotation)
+    return (annotation,)
+
+
+_KIND_NAMES: Mapping[Any, str] = {
+    SecretStr: "secret",
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+}
+
+
+def _kind_name(kind: Any) -> str:
+    """A readable type name for people (``SecretStr`` -> ``secret``, ``Literal`` -> choices)."""
+    if kind in _KIND_NAMES:
+        return _KIND_NAMES[kind]
+    if get_origin(kind) is Literal:
+        return "one of " + "/".join(str(a) for a in get_args(kind))
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return "one of " + "/".join(str(m.value) for m in kind)
+    return getattr(kind, "__name__", None) or str(kind).replace("typing.", "")

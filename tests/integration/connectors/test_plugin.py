@@ -71,7 +71,7 @@ def test_installed_plugin_is_listed(plugin_site: Path) -> None:
         ("downtime", "outbound"),
     }
     assert demo["auth_fields"] == [
-        {"name": "api_key", "type": "SecretStr", "required": True, "secret": True}
+        {"name": "api_key", "type": "secret", "required": True, "secret": True}
     ]
     assert result.returncode == 0, result.stderr
 

@@ -128,3 +128,17 @@ def test_parse_auth_names_fields_without_echoing_values(monkeypatch: pytest.Monk
     assert set(info.value.errors) == {"auth_config.user", "auth_config.password"}
     auth = registry.parse_auth("good", {"user": "u", "password": "s3cret"})
     assert "s3cret" not in repr(auth)
+
+
+def test_secrecy_comes_from_the_field_type_not_its_name() -> None:
+    fields = {f.name: f for f in registry.describe("oracle").auth_fields}
+    assert not fields["token_url"].secret  # a URL, even though its name says "token"
+    assert fields["client_secret"].secret and fields["password"].secret
+
+
+def test_field_types_read_like_words() -> None:
+    sap = {f.name: f.type for f in registry.describe("sap").auth_fields}
+    assert sap == {"username": "string", "password": "secret", "sap_client": "string, optional"}
+    oracle = {f.name: f.type for f in registry.describe("oracle").auth_fields}
+    assert oracle["password"] == "secret, optional"
+    assert oracle["rest_framework_version"] == "integer"
