@@ -44,6 +44,9 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+#: Libraries that log each HTTP request at INFO; kept at WARNING unless the level is DEBUG.
+QUIET_LOGGERS = ("httpx", "httpcore")
+
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
@@ -61,6 +64,11 @@ def configure_logging(settings: Settings) -> None:
         uv = logging.getLogger(name)
         uv.handlers[:] = []
         uv.propagate = True
+    # httpx logs every request at INFO: one line per ERP page or batch drowns a sync's own
+    # messages. Shown when debugging; failures reach the log through our own messages.
+    chatty = logging.NOTSET if settings.log_level == "DEBUG" else logging.WARNING
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(chatty)
 
 
 def uvicorn_log_config() -> dict[str, Any]:
