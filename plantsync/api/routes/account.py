@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from plantsync.api.deps import AnyRole, ClockDep, ReadSession, SettingsDep, WriteSession
@@ -92,10 +92,11 @@ def refresh_token(
     )
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(body: RefreshRequest, session: WriteSession, clock: ClockDep) -> None:
-    """Revoke the refresh token (and the login it belongs to)."""
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def logout(body: RefreshRequest, session: WriteSession, clock: ClockDep) -> Response:
+    """Revoke the refresh token (and the login it belongs to). 204: no body, no content type."""
     sessions.logout(session=session, refresh_token=body.refresh_token, clock=clock)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", response_model=Me)
