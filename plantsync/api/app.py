@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plantsync import __version__
+from plantsync.api.docs import install_openapi
 from plantsync.api.errors import error_body, install_error_handlers
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.config import Settings, get_settings
@@ -98,6 +99,7 @@ def create_app(
     app.state.keys = hub_keys(settings)
     install_error_handlers(app)
     _include_routers(app)
+    install_openapi(app)
     from plantsync.api.routes.metrics import install_metrics
 
     install_metrics(app)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import Body
+# The shared helpers, re-exported for the plant routers.
+from plantsync.api.docs import answers as answers
+from plantsync.api.docs import body as body
+from plantsync.api.docs import page as page
 
 ID = "0b6f3c1e-7a52-4d1b-9a57-3f7c2b9d1e01"
 SITE_ID = "5d2f8f0a-1c3b-4e8e-9b1a-2a6c4e8f0b12"
@@ -12,22 +13,6 @@ MACHINE_ID = "8e4f2a6b-3c1d-4f5e-8a9b-7c6d5e4f3a21"
 WO_ID = "c3a1b2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 T0 = "2026-03-02T06:00:00Z"
 T1 = "2026-03-02T06:42:00Z"
-
-
-def body(summary: str, value: dict[str, Any], **kwargs: Any) -> Any:
-    """A ``Body`` with one named example."""
-    return Body(openapi_examples={"example": {"summary": summary, "value": value}}, **kwargs)
-
-
-def answers(example: Any, status: int = 200, description: str = "Success") -> dict[int | str, Any]:
-    """``responses=`` showing ``example`` for ``status``."""
-    return {
-        status: {"description": description, "content": {"application/json": {"example": example}}}
-    }
-
-
-def page(item: dict[str, Any]) -> dict[str, Any]:
-    return {"items": [item], "next_cursor": None}
 
 
 SITE = {"id": SITE_ID, "code": "HAM", "name": "Hamburg plant", "timezone": "Europe/Berlin",
