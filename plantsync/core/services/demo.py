@@ -74,6 +74,18 @@ _CAUSES = [
     ("CALIBRATION", "Calibration drift"), ("POWER", "Power quality"),
 ]  # fmt: skip
 _UNPLANNED = ["BREAKDOWN", "JAM", "MATERIAL-SHORTAGE", "QUALITY-CHECK", "TOOL-CHANGE"]
+# Short texts of the stops (ERPs want one: SAP's notification text is mandatory, 40 chars).
+_STOP_TEXTS = {
+    "BREAK": "Scheduled break", "BREAKDOWN": "Machine breakdown", "JAM": "Material jam",
+    "MATERIAL-SHORTAGE": "Waiting for material", "QUALITY-CHECK": "Quality check",
+    "TOOL-CHANGE": "Unplanned tool change",
+}  # fmt: skip
+# Cost centres as an ERP controlling area numbers them (SAP KOSTL: at most 10 characters):
+# one per site (4xxx Berlin, 5xxx Chicago) and machine type.
+_COST_CENTERS = {
+    "press": "4110", "cnc": "4120", "welding": "4130", "packaging": "4140",
+    "molding": "5110", "assembly": "5120", "laser": "5130", "oven": "5140",
+}  # fmt: skip
 _PARTS = [
     ("BRG-6205", "Deep groove ball bearing 6205", 40, 1850), ("SEAL-HY-32", "Hydraulic seal 32 mm", 25, 940),
     ("SNS-PROX-M12", "Proximity sensor M12", 12, 6400), ("FUSE-10A", "Fuse 10 A", 100, 120),
@@ -225,7 +237,7 @@ def _machine(
     machine = Machine(
         tenant_id=tenant_id, site_id=site.id, code=code, name=name, type=kind, manufacturer=maker,
         model=model, serial_number=f"{maker[:3].upper()}-{uuid.uuid5(uuid.NAMESPACE_DNS, code).hex[:8]}",
-        cost_center=f"CC-{site.code}-{kind.upper()[:4]}", ideal_cycle_time_s=ideal,
+        cost_center=_COST_CENTERS[kind], ideal_cycle_time_s=ideal,
         status=MachineStatus.idle, status_since=now - timedelta(days=7), created_at=now,
     )  # fmt: skip
     plant.add("machine", machine)
@@ -358,7 +370,7 @@ def _downtime(
             failure_mode=rng.choice(_FAILURES)[0] if breakdown else None,
             root_cause=rng.choice(_CAUSES)[0] if breakdown and ended is not None else None,
             source=DowntimeSource.manual if planned else rng.choice([DowntimeSource.andon, DowntimeSource.plc]),
-            description="Scheduled break" if planned else None, created_at=begin,
+            description=_STOP_TEXTS[reason], created_at=begin,
         ))  # fmt: skip
     return [(b, e or stop) for b, e, _, _ in events]
 
