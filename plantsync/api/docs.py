@@ -21,10 +21,11 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
 from fastapi import Body, FastAPI
 from fastapi.dependencies.models import Dependant
+from fastapi.openapi.models import Example
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
@@ -68,7 +69,7 @@ _ERRORS: dict[int, tuple[str, str, dict[str, list[str]], str]] = {
     ),
     429: (
         "rate_limited",
-        "Too many failed logins; try again in 60 seconds",
+        "Too many failed logins for this account; try again later",
         {},
         "Rate-limited (answered with `Retry-After`)",
     ),
@@ -78,6 +79,14 @@ _ERRORS: dict[int, tuple[str, str, dict[str, list[str]], str]] = {
 def body(summary: str, value: dict[str, Any], **kwargs: Any) -> Any:
     """A ``Body`` with one named request example."""
     return Body(openapi_examples={"example": {"summary": summary, "value": value}}, **kwargs)
+
+
+def body_choices(choices: dict[str, tuple[str, dict[str, Any]]], **kwargs: Any) -> Any:
+    """A ``Body`` with several named request examples: ``{name: (summary, value)}``."""
+    examples = {
+        name: Example(summary=summary, value=value) for name, (summary, value) in choices.items()
+    }
+    return Body(openapi_examples=examples, **kwargs)
 
 
 def answers(example: Any, status: int = 200, description: str = "Success") -> Responses:
@@ -203,7 +212,7 @@ def _invalid_field(dependant: Dependant) -> tuple[str, str]:
     return "body", "Input should be a valid dictionary or object"
 
 
-def _is_model(annotation: Any) -> bool:
+def _is_model(annotation: Any) -> TypeGuard[type[BaseModel]]:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 

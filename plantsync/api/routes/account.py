@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from plantsync.api import docs
 from plantsync.api.deps import AnyRole, ClockDep, ReadSession, SettingsDep, WriteSession
+from plantsync.api.routes import account_examples as ex
 from plantsync.core.models.accounts import SECRET_MAX
 from plantsync.core.principal import PrincipalKind, Role
 from plantsync.core.services import sessions
@@ -66,9 +69,16 @@ class Me(BaseModel):
     machine_ids: list[uuid.UUID] | None
 
 
-@router.post("/login", response_model=TokenPair, responses={401: {}, 422: {}, 429: {}})
+_LOGIN_ERRORS = docs.error(401, "Invalid credentials") | docs.errors(429)
+_LOGIN_BODY = docs.body_choices(
+    {"user": ("A user", ex.LOGIN_USER), "service": ("A service account", ex.LOGIN_SERVICE)}
+)
+_REFRESH_BODY = docs.body("The refresh token of the last pair", ex.REFRESH)
+
+
+@router.post("/login", response_model=TokenPair, responses=docs.answers(ex.TOKENS) | _LOGIN_ERRORS)
 def login(
-    body: LoginRequest,
+    body: Annotated[LoginRequest, _LOGIN_BODY],
     request: Request,
     session: WriteSession,
     settings: SettingsDep,
@@ -82,9 +92,17 @@ def login(
     )  # fmt: skip
 
 
-@router.post("/refresh-token", response_model=TokenPair, responses={401: {}})
+_REFRESH_ERRORS = docs.error(401, "The refresh token is invalid, expired or revoked")
+
+
+@router.post(
+    "/refresh-token", response_model=TokenPair, responses=docs.answers(ex.TOKENS) | _REFRESH_ERRORS
+)
 def refresh_token(
-    body: RefreshRequest, session: WriteSession, settings: SettingsDep, clock: ClockDep
+    body: Annotated[RefreshRequest, _REFRESH_BODY],
+    session: WriteSession,
+    settings: SettingsDep,
+    clock: ClockDep,
 ) -> TokenPair:
     """Exchange a refresh token for a new pair; a token used twice revokes its whole family."""
     return sessions.refresh(
@@ -93,13 +111,15 @@ def refresh_token(
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-def logout(body: RefreshRequest, session: WriteSession, clock: ClockDep) -> Response:
+def logout(
+    body: Annotated[RefreshRequest, _REFRESH_BODY], session: WriteSession, clock: ClockDep
+) -> Response:
     """Revoke the refresh token (and the login it belongs to). 204: no body, no content type."""
     sessions.logout(session=session, refresh_token=body.refresh_token, clock=clock)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/me", response_model=Me)
+@router.get("/me", response_model=Me, responses=docs.answers(ex.ME))
 def me(caller: AnyRole, session: ReadSession) -> Me:
     """The caller: a user, a service account or an API key; its tenant and role."""
     tenant = get_tenant(session=session, tenant_id=caller.tenant_id)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from plantsync.api import docs
 from plantsync.api.deps import Admin, ClockDep, ReadSession, WriteSession
+from plantsync.api.routes import account_examples as ex
 from plantsync.core.models.accounts import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from plantsync.core.paging import MAX_LIMIT, Page
 from plantsync.core.services import api_keys
@@ -14,7 +17,7 @@ from plantsync.core.services import api_keys
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
 
 
-@router.get("", response_model=Page[ApiKeyPublic])
+@router.get("", response_model=Page[ApiKeyPublic], responses=docs.answers(docs.page(ex.API_KEY)))
 def list_api_keys(
     caller: Admin,
     session: ReadSession,
@@ -30,9 +33,21 @@ def list_api_keys(
     )  # fmt: skip
 
 
-@router.post("", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=ApiKeyCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=docs.answers(ex.API_KEY_CREATED, 201, "Created: the key is shown this once")
+    | docs.error(404, f"Service account {ex.SERVICE_ID} not found")
+    | docs.error(409, "Service account 'MES line 1' is inactive"),
+)
 def create_api_key(
-    body: ApiKeyCreate, caller: Admin, session: WriteSession, clock: ClockDep
+    body: Annotated[
+        ApiKeyCreate, docs.body("An andon panel limited to one machine", ex.API_KEY_IN)
+    ],
+    caller: Admin,
+    session: WriteSession,
+    clock: ClockDep,
 ) -> ApiKeyCreated:
     """Create a key for a service account; ``key`` is in this response only, never again."""
     return api_keys.create_api_key(
@@ -40,7 +55,7 @@ def create_api_key(
     )
 
 
-@router.delete("/{key_id}", response_model=ApiKeyPublic)
+@router.delete("/{key_id}", response_model=ApiKeyPublic, responses=docs.answers(ex.API_KEY_REVOKED))
 def revoke_api_key(
     key_id: uuid.UUID, caller: Admin, session: WriteSession, clock: ClockDep
 ) -> ApiKeyPublic:

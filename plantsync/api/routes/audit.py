@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from plantsync.api import docs
 from plantsync.api.deps import Admin, ReadSession
+from plantsync.api.routes import account_examples as ex
 from plantsync.core.models.audit import AuditEntryPublic
 from plantsync.core.paging import MAX_LIMIT, Page
 from plantsync.core.services.audit import list_audit
@@ -12,7 +14,7 @@ from plantsync.core.services.audit import list_audit
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 
-@router.get("", response_model=Page[AuditEntryPublic])
+@router.get("", response_model=Page[AuditEntryPublic], responses=docs.answers(docs.page(ex.AUDIT)))
 def list_entries(
     caller: Admin,
     session: ReadSession,

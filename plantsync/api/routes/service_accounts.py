@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from plantsync.api import docs
 from plantsync.api.deps import Admin, ClockDep, ReadSession, SettingsDep, WriteSession
+from plantsync.api.routes import account_examples as ex
 from plantsync.core.models.accounts import (
     ServiceAccountCreate,
     ServiceAccountCreated,
@@ -18,7 +21,9 @@ from plantsync.core.services import accounts
 router = APIRouter(prefix="/api/v1/service-accounts", tags=["service accounts"])
 
 
-@router.get("", response_model=Page[ServiceAccountPublic])
+@router.get(
+    "", response_model=Page[ServiceAccountPublic], responses=docs.answers(docs.page(ex.SERVICE))
+)
 def list_service_accounts(
     caller: Admin,
     session: ReadSession,
@@ -30,9 +35,15 @@ def list_service_accounts(
     )
 
 
-@router.post("", response_model=ServiceAccountCreated, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=ServiceAccountCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=docs.answers(ex.SERVICE_CREATED, 201, "Created: the secret is shown this once")
+    | docs.error(409, "A service account named 'MES line 1' already exists"),
+)
 def create_service_account(
-    body: ServiceAccountCreate,
+    body: Annotated[ServiceAccountCreate, docs.body("An MES", ex.SERVICE_IN)],
     caller: Admin,
     session: WriteSession,
     settings: SettingsDep,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from plantsync.api import docs
 from plantsync.api.deps import Admin, ClockDep, ReadSession, SettingsDep, WriteSession
+from plantsync.api.routes import account_examples as ex
 from plantsync.core.models.accounts import UserCreate, UserPublic, UserUpdate
 from plantsync.core.paging import MAX_LIMIT, Page
 from plantsync.core.services import accounts
@@ -14,7 +17,7 @@ from plantsync.core.services import accounts
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
-@router.get("", response_model=Page[UserPublic])
+@router.get("", response_model=Page[UserPublic], responses=docs.answers(docs.page(ex.USER)))
 def list_users(
     caller: Admin,
     session: ReadSession,
@@ -27,9 +30,19 @@ def list_users(
     )
 
 
-@router.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=UserPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=docs.answers(ex.USER, 201, "Created")
+    | docs.error(409, "A user with email ana.costa@example.com already exists"),
+)
 def create_user(
-    body: UserCreate, caller: Admin, session: WriteSession, settings: SettingsDep, clock: ClockDep
+    body: Annotated[UserCreate, docs.body("An operator", ex.USER_IN)],
+    caller: Admin,
+    session: WriteSession,
+    settings: SettingsDep,
+    clock: ClockDep,
 ) -> UserPublic:
     """Create a user in the caller's tenant."""
     return accounts.create_user(
@@ -38,15 +51,26 @@ def create_user(
     )  # fmt: skip
 
 
-@router.get("/{user_id}", response_model=UserPublic)
+@router.get("/{user_id}", response_model=UserPublic, responses=docs.answers(ex.USER))
 def get_user(user_id: uuid.UUID, caller: Admin, session: ReadSession) -> UserPublic:
     user = accounts.get_user(session=session, tenant_id=caller.tenant_id, user_id=user_id)
     return UserPublic.model_validate(user)
 
 
-@router.patch("/{user_id}", response_model=UserPublic)
+_LAST_ADMIN = docs.error(
+    409, "The tenant's last active admin cannot be removed, demoted or deactivated"
+)
+
+
+@router.patch(
+    "/{user_id}", response_model=UserPublic, responses=docs.answers(ex.USER) | _LAST_ADMIN
+)
 def update_user(
-    user_id: uuid.UUID, body: UserUpdate, caller: Admin, session: WriteSession, clock: ClockDep
+    user_id: uuid.UUID,
+    body: Annotated[UserUpdate, docs.body("Make a viewer", ex.USER_UPDATE)],
+    caller: Admin,
+    session: WriteSession,
+    clock: ClockDep,
 ) -> UserPublic:
     """Change a user's role or active flag (deactivating ends their sessions)."""
     return accounts.update_user(
@@ -55,7 +79,7 @@ def update_user(
     )  # fmt: skip
 
 
-@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_LAST_ADMIN)
 def delete_user(user_id: uuid.UUID, caller: Admin, session: WriteSession, clock: ClockDep) -> None:
     accounts.delete_user(
         session=session, tenant_id=caller.tenant_id, user_id=user_id, actor=caller, clock=clock
