@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from plantsync.api import docs
 from plantsync.api.deps import (
     Admin,
     AnyRole,
@@ -23,6 +24,7 @@ from plantsync.api.deps import (
     SettingsDep,
     WriteSession,
 )
+from plantsync.api.routes import erp_examples as ex
 from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.models.integration import (
     ConnectionCreate,
@@ -39,15 +41,35 @@ from plantsync.core.sync import runs
 
 router = APIRouter(prefix="/api/v1/erp", tags=["erp"])
 
-_CREATE_EXAMPLE = {
-    "name": "SAP Production",
-    "provider": "sap",
-    "base_url": "https://sap.yourcompany.com",
-    "auth_config": {"username": "plantsync_integration", "password": "secure_password"},
-    "sync_interval_minutes": 60,
-    "is_active": True,
-    "field_mappings": {"work_order_id": "AUFNR", "machine_id": "EQUNR"},
+_QUEUED = docs.answers(ex.PENDING_LOG, 202, "Queued: the new pending log (URL in Location)")
+_ALREADY_QUEUED = {
+    200: {
+        "model": SyncLogPublic,
+        "description": "A run of this entity is already pending or in progress: that log",
+        "content": {"application/json": {"example": ex.RUNNING_LOG}},
+    }
 }
+_NAME_TAKEN = docs.error(
+    409, "A connection named 'SAP Production' already exists",
+    {"name": ["A connection named 'SAP Production' already exists"]},
+)  # fmt: skip
+_TOO_MANY = docs.error(
+    409, "This tenant has 10 connections, the most allowed is 10: delete one first"
+)
+_LINKS = docs.error(
+    409,
+    "This connection has links to records of the ERP at its current base_url; they would point "
+    "at the wrong system. Send reset_links: true to drop them (the next runs then match records "
+    "anew)",
+    {"base_url": ["This connection has links to records of the ERP at its current base_url"]},
+)
+_BAD_PAIR = docs.error(
+    400,
+    "sap connections cannot sync inbound downtime; allowed: outbound work_order, "
+    "outbound production_data, outbound downtime, inbound machine, inbound work_order",
+    code="bad_request",
+    description="The provider cannot sync this direction and entity (names the allowed pairs)",
+)
 
 
 class SyncRequest(BaseModel):
@@ -75,7 +97,11 @@ def _wake_executor(request: Request) -> None:
 # --- connections -----------------------------------------------------------------------------
 
 
-@router.get("/connections", response_model=Page[ConnectionPublic])
+@router.get(
+    "/connections",
+    response_model=Page[ConnectionPublic],
+    responses=docs.answers(docs.page(ex.CONNECTION)),
+)
 def list_connections(caller: AnyRole, session: ReadSession, clock: ClockDep) -> Any:
     """The tenant's connections (at most 10; archived ones are hidden). Never a secret."""
     rows = service.list_connections(session=session, tenant_id=caller.tenant_id)
@@ -87,10 +113,10 @@ def list_connections(caller: AnyRole, session: ReadSession, clock: ClockDep) -> 
     "/connections",
     response_model=ConnectionPublic,
     status_code=status.HTTP_201_CREATED,
-    openapi_extra={"requestBody": {"content": {"application/json": {"example": _CREATE_EXAMPLE}}}},
+    responses=docs.answers(ex.CONNECTION, 201, "Created") | _NAME_TAKEN | _TOO_MANY,
 )
 def create_connection(
-    body: ConnectionCreate,
+    body: Annotated[ConnectionCreate, docs.body("SAP S/4HANA", ex.CONNECTION_IN)],
     caller: Admin,
     session: WriteSession,
     settings: SettingsDep,
@@ -105,7 +131,11 @@ def create_connection(
     return service.to_public(session=session, connection=conn, clock=clock)
 
 
-@router.get("/connections/{connection_id}", response_model=ConnectionPublic)
+@router.get(
+    "/connections/{connection_id}",
+    response_model=ConnectionPublic,
+    responses=docs.answers(ex.CONNECTION),
+)
 def get_connection(
     connection_id: uuid.UUID, caller: AnyRole, session: ReadSession, clock: ClockDep
 ) -> Any:
@@ -115,10 +145,16 @@ def get_connection(
     return service.to_public(session=session, connection=conn, clock=clock)
 
 
-@router.patch("/connections/{connection_id}", response_model=ConnectionPublic)
+@router.patch(
+    "/connections/{connection_id}",
+    response_model=ConnectionPublic,
+    responses=docs.answers(ex.CONNECTION_UPDATED) | _LINKS,
+)
 def update_connection(
     connection_id: uuid.UUID,
-    body: ConnectionUpdate,
+    body: Annotated[
+        ConnectionUpdate, docs.body("A shorter interval and a new password", ex.CONNECTION_UPDATE)
+    ],
     caller: Admin,
     session: WriteSession,
     settings: SettingsDep,
@@ -132,7 +168,15 @@ def update_connection(
     return service.to_public(session=session, connection=conn, clock=clock)
 
 
-@router.delete("/connections/{connection_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/connections/{connection_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=docs.error(
+        409,
+        f"A sync run of this connection is in progress (log {ex.LOG_ID}); delete the "
+        "connection when it has finished",
+    ),
+)
 def delete_connection(
     connection_id: uuid.UUID, caller: Admin, session: WriteSession, clock: ClockDep
 ) -> None:
@@ -143,7 +187,11 @@ def delete_connection(
     )  # fmt: skip
 
 
-@router.post("/connections/{connection_id}/test", response_model=TestResult)
+@router.post(
+    "/connections/{connection_id}/test",
+    response_model=TestResult,
+    responses=docs.answers(ex.TEST_OK),
+)
 def test_connection(
     connection_id: uuid.UUID,
     caller: Admin,
@@ -163,11 +211,11 @@ def test_connection(
     "/connections/{connection_id}/sync",
     response_model=SyncLogPublic,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"description": "A run of this entity is already pending or in progress"}},
+    responses=_QUEUED | _ALREADY_QUEUED | _BAD_PAIR,
 )
 def request_sync(
     connection_id: uuid.UUID,
-    body: SyncRequest,
+    body: Annotated[SyncRequest, docs.body("Push one work order", ex.SYNC_IN)],
     caller: Operator,
     session: WriteSession,
     clock: ClockDep,
@@ -191,7 +239,11 @@ def _queued(log: Any, created: bool, request: Request, response: Response) -> Sy
     return sync_logs.log_public(log)
 
 
-@router.get("/connections/{connection_id}/logs", response_model=Page[SyncLogPublic])
+@router.get(
+    "/connections/{connection_id}/logs",
+    response_model=Page[SyncLogPublic],
+    responses=docs.answers(docs.page(ex.FAILED_LOG)),
+)
 def connection_logs(
     connection_id: uuid.UUID,
     caller: AnyRole,
@@ -217,7 +269,11 @@ def connection_logs(
 # --- logs ------------------------------------------------------------------------------------
 
 
-@router.get("/logs", response_model=Page[SyncLogPublic])
+@router.get(
+    "/logs",
+    response_model=Page[SyncLogPublic],
+    responses=docs.answers(docs.page(ex.PENDING_LOG, ex.FAILED_LOG)),
+)
 def list_logs(
     caller: AnyRole,
     session: ReadSession,
@@ -240,7 +296,9 @@ def list_logs(
     )
 
 
-@router.get("/logs/{log_id}", response_model=SyncLogDetail)
+@router.get(
+    "/logs/{log_id}", response_model=SyncLogDetail, responses=docs.answers(ex.FAILED_LOG_DETAIL)
+)
 def get_log(log_id: uuid.UUID, caller: AnyRole, session: ReadSession) -> Any:
     """One run with its per-record errors."""
     return sync_logs.get_log_detail(session=session, tenant_id=caller.tenant_id, log_id=log_id)
@@ -250,7 +308,9 @@ def get_log(log_id: uuid.UUID, caller: AnyRole, session: ReadSession) -> Any:
     "/logs/{log_id}/retry",
     response_model=SyncLogPublic,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"description": "A run of this entity is already pending or in progress"}},
+    responses=docs.answers(ex.RETRY_LOG, 202, "Queued: the new pending log (URL in Location)")
+    | _ALREADY_QUEUED
+    | docs.error(409, "Only failed or skipped runs can be retried; this run is success"),
 )
 def retry_log(
     log_id: uuid.UUID,
