@@ -152,6 +152,7 @@ def _build(app: FastAPI) -> dict[str, Any]:
         for method in route.methods or ():
             operation = schema["paths"].get(route.path_format, {}).get(method.lower())
             if operation is not None:
+                _restore_examples(operation, route)
                 _document_errors(operation["responses"], route.dependant)
     _drop_unused(schema, ("HTTPValidationError", "ValidationError"))
     return schema
@@ -162,6 +163,23 @@ def _api_routes(app: FastAPI) -> Iterator[Any]:
     for context in iter_route_contexts(app.routes):
         if isinstance(context.original_route, APIRoute) and context.include_in_schema:
             yield context
+
+
+def _restore_examples(operation: dict[str, Any], route: Any) -> None:
+    """Puts the route's examples back as written: FastAPI drops ``None`` values from them
+    (it serialises the document with ``exclude_none``), which would leave required
+    nullable fields out of the examples."""
+    for status, declared in route.responses.items():
+        for media_type, media in declared.get("content", {}).items():
+            if "example" in media:
+                target = operation["responses"][str(status)]["content"][media_type]
+                target["example"] = media["example"]
+    body_params = route.dependant.body_params
+    if len(body_params) == 1 and "requestBody" in operation:
+        examples = getattr(body_params[0].field_info, "openapi_examples", None)
+        if examples:
+            for media in operation["requestBody"]["content"].values():
+                media["examples"] = examples
 
 
 def _document_errors(responses: dict[str, Any], dependant: Dependant) -> None:
