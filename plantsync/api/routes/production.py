@@ -6,12 +6,14 @@ Viewers read; operators (and devices with an operator key) start and stop runs a
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime
 
+from plantsync.api import docs
 from plantsync.api.deps import AnyRole, ClockDep, Operator, ReadSession, WriteSession
+from plantsync.api.routes import production_examples as ex
 from plantsync.core.models.production import (
     CycleBatch,
     CycleBatchResult,
@@ -28,31 +30,23 @@ from plantsync.core.services import cycles, oee, production
 router = APIRouter(prefix="/api/v1/production", tags=["production"])
 
 
-def error_examples(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries with an example error body for each status code."""
-    samples = {
-        401: ("not_authenticated", "Not authenticated", {}),
-        403: ("permission_denied", "This action needs the operator role", {}),
-        404: ("not_found", "Machine 7d3f8f8e-2f0a-4a43-9d55-2b1f3d1c9a10 not found", {}),
-        409: ("conflict", "Machine PRESS-07 already has an open run: stop it first", {}),
-        422: ("validation_error", "Invalid value for: to", {"to": ["must be after from"]}),
-    }
-    out: dict[int | str, dict[str, Any]] = {}
-    for code in codes:
-        err, message, errors = samples[code]
-        example = {"code": err, "message": message, "errors": errors}
-        out[code] = {"description": message, "content": {"application/json": {"example": example}}}
-    return out
-
-
 @router.post(
     "/run-start",
     response_model=ProductionRunPublic,
     status_code=status.HTTP_201_CREATED,
-    responses=error_examples(401, 403, 404, 409, 422),
+    responses=docs.answers(ex.RUN, 201, "Started")
+    | docs.errors(404)
+    | docs.error(
+        409,
+        f"Machine PRESS-01 already has an open run {ex.RUN_ID} since 2026-01-05T05:00:00+00:00: "
+        "stop it first",
+    ),
 )
 def run_start(
-    body: RunStart, caller: Operator, session: WriteSession, clock: ClockDep
+    body: Annotated[RunStart, docs.body("A PLC starts a run for a work order", ex.RUN_START)],
+    caller: Operator,
+    session: WriteSession,
+    clock: ClockDep,
 ) -> ProductionRunPublic:
     """Open a production run on a machine (one open run per machine; 409 for a second).
 
@@ -66,10 +60,15 @@ def run_start(
 @router.post(
     "/run-stop",
     response_model=ProductionRunPublic,
-    responses=error_examples(401, 403, 404, 409, 422),
+    responses=docs.answers(ex.RUN_CLOSED)
+    | docs.errors(404)
+    | docs.error(409, "Machine PRESS-01 has no open run"),
 )
 def run_stop(
-    body: RunStop, caller: Operator, session: WriteSession, clock: ClockDep
+    body: Annotated[RunStop, docs.body("Stop the machine's open run", ex.RUN_STOP)],
+    caller: Operator,
+    session: WriteSession,
+    clock: ClockDep,
 ) -> ProductionRunPublic:
     """Close the machine's open run (or the run named by `run_id`).
 
@@ -81,9 +80,14 @@ def run_stop(
     return ProductionRunPublic.model_validate(run, from_attributes=True)
 
 
-@router.post("/cycles", response_model=CycleBatchResult, responses=error_examples(401, 403, 422))
+@router.post("/cycles", response_model=CycleBatchResult, responses=docs.answers(ex.CYCLES_RESULT))
 def post_cycles(
-    body: CycleBatch, caller: Operator, session: WriteSession, clock: ClockDep
+    body: Annotated[
+        CycleBatch, docs.body("Two periods of a counter, the first one resent", ex.CYCLES_IN)
+    ],
+    caller: Operator,
+    session: WriteSession,
+    clock: ClockDep,
 ) -> CycleBatchResult:
     """Good and scrap counts, in batches of up to 10,000 items (counters send sums per period).
 
@@ -96,7 +100,11 @@ def post_cycles(
     return cycles.record_cycles(session=session, principal=caller, batch=body, clock=clock)
 
 
-@router.get("/runs", response_model=Page[ProductionRunPublic], responses=error_examples(401, 422))
+@router.get(
+    "/runs",
+    response_model=Page[ProductionRunPublic],
+    responses=docs.answers(docs.page(ex.RUN_CLOSED)),
+)
 def list_runs(
     caller: AnyRole,
     session: ReadSession,
@@ -121,7 +129,7 @@ def list_runs(
 
 
 @router.get(
-    "/runs/{run_id}", response_model=ProductionRunPublic, responses=error_examples(401, 404)
+    "/runs/{run_id}", response_model=ProductionRunPublic, responses=docs.answers(ex.RUN_CLOSED)
 )
 def get_run(run_id: uuid.UUID, caller: AnyRole, session: ReadSession) -> ProductionRunPublic:
     run = production.get_run(session=session, tenant_id=caller.tenant_id, run_id=run_id)
@@ -129,7 +137,9 @@ def get_run(run_id: uuid.UUID, caller: AnyRole, session: ReadSession) -> Product
 
 
 @router.get(
-    "/cycles", response_model=Page[CycleSubmissionPublic], responses=error_examples(401, 422)
+    "/cycles",
+    response_model=Page[CycleSubmissionPublic],
+    responses=docs.answers(docs.page(ex.CYCLE)),
 )
 def list_cycles(
     caller: AnyRole,
@@ -152,7 +162,9 @@ def list_cycles(
     )
 
 
-@router.get("/oee-snapshot", response_model=OEESnapshot, responses=error_examples(401, 404, 422))
+@router.get(
+    "/oee-snapshot", response_model=OEESnapshot, responses=docs.answers(ex.OEE) | docs.errors(404)
+)
 def oee_snapshot(
     caller: AnyRole,
     session: ReadSession,

@@ -6,12 +6,14 @@ Viewers read; admins create and delete schedules. Local times are in the site's 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime
 
+from plantsync.api import docs
 from plantsync.api.deps import Admin, AnyRole, ClockDep, ReadSession, WriteSession
-from plantsync.api.routes.production import error_examples
+from plantsync.api.routes import production_examples as ex
 from plantsync.core.models.workforce import (
     CurrentShift,
     ShiftOccurrencePublic,
@@ -24,7 +26,11 @@ from plantsync.core.services import shifts
 router = APIRouter(prefix="/api/v1/shifts", tags=["shifts"])
 
 
-@router.get("", response_model=Page[ShiftSchedulePublic], responses=error_examples(401, 404, 422))
+@router.get(
+    "",
+    response_model=Page[ShiftSchedulePublic],
+    responses=docs.answers(docs.page(ex.SCHEDULE)) | docs.errors(404),
+)
 def list_schedules(
     caller: AnyRole,
     session: ReadSession,
@@ -45,10 +51,16 @@ def list_schedules(
     "",
     response_model=ShiftSchedulePublic,
     status_code=status.HTTP_201_CREATED,
-    responses=error_examples(401, 403, 404, 422),
+    responses=docs.answers(ex.SCHEDULE, 201, "Created")
+    | docs.error(404, f"Site {ex.SITE_ID} not found"),
 )
 def create_schedule(
-    body: ShiftScheduleCreate, caller: Admin, session: WriteSession, clock: ClockDep
+    body: Annotated[
+        ShiftScheduleCreate, docs.body("An early shift, Monday to Friday", ex.SCHEDULE_IN)
+    ],
+    caller: Admin,
+    session: WriteSession,
+    clock: ClockDep,
 ) -> ShiftSchedulePublic:
     """A weekly shift for a site (all its machines) or one machine. `end_time` <= `start_time`
     means the shift ends the next day (a night shift)."""
@@ -58,7 +70,7 @@ def create_schedule(
 @router.get(
     "/schedules/{schedule_id}",
     response_model=ShiftSchedulePublic,
-    responses=error_examples(401, 404),
+    responses=docs.answers(ex.SCHEDULE),
 )
 def get_schedule(
     schedule_id: uuid.UUID, caller: AnyRole, session: ReadSession
@@ -69,7 +81,6 @@ def get_schedule(
 @router.delete(
     "/schedules/{schedule_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_examples(401, 403, 404),
 )
 def delete_schedule(
     schedule_id: uuid.UUID, caller: Admin, session: WriteSession, clock: ClockDep
@@ -78,7 +89,7 @@ def delete_schedule(
 
 
 @router.get(
-    "/{machine_id}/current", response_model=CurrentShift, responses=error_examples(401, 404)
+    "/{machine_id}/current", response_model=CurrentShift, responses=docs.answers(ex.CURRENT_SHIFT)
 )
 def current_shift(
     machine_id: uuid.UUID, caller: AnyRole, session: ReadSession, clock: ClockDep
@@ -93,7 +104,7 @@ def current_shift(
 @router.get(
     "/{machine_id}/occurrences",
     response_model=list[ShiftOccurrencePublic],
-    responses=error_examples(401, 404, 422),
+    responses=docs.answers([ex.OCCURRENCE, ex.NEXT_OCCURRENCE]),
 )
 def occurrences(
     machine_id: uuid.UUID,

@@ -6,12 +6,14 @@ Viewers read; operators (badge readers, terminals) check workers in and out.
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime
 
+from plantsync.api import docs
 from plantsync.api.deps import AnyRole, ClockDep, Operator, ReadSession, WriteSession
-from plantsync.api.routes.production import error_examples
+from plantsync.api.routes import production_examples as ex
 from plantsync.core.models.workforce import CheckInCreate, CheckOut, CrewCheckInPublic, LaborCost
 from plantsync.core.paging import MAX_LIMIT, Page
 from plantsync.core.services import workforce
@@ -23,10 +25,19 @@ router = APIRouter(prefix="/api/v1/workforce", tags=["workforce"])
     "/checkin",
     response_model=CrewCheckInPublic,
     status_code=status.HTTP_201_CREATED,
-    responses=error_examples(401, 403, 404, 409, 422),
+    responses=docs.answers(ex.CHECKIN, 201, "Checked in (or the open check-in on this machine)")
+    | docs.errors(404)
+    | docs.error(
+        409,
+        "Worker B-10442 checked in elsewhere at 2026-01-05T05:30:00+00:00, after "
+        "2026-01-05T05:00:00+00:00",
+    ),
 )
 def checkin(
-    body: CheckInCreate, caller: Operator, session: WriteSession, clock: ClockDep
+    body: Annotated[CheckInCreate, docs.body("A badge reader at the press", ex.CHECKIN_IN)],
+    caller: Operator,
+    session: WriteSession,
+    clock: ClockDep,
 ) -> CrewCheckInPublic:
     """Check a worker in on a machine at an hourly rate (minor units + ISO currency).
 
@@ -39,17 +50,26 @@ def checkin(
 
 
 @router.post(
-    "/checkout", response_model=CrewCheckInPublic, responses=error_examples(401, 403, 404, 422)
+    "/checkout",
+    response_model=CrewCheckInPublic,
+    responses=docs.answers(ex.CHECKED_OUT) | docs.errors(404),
 )
 def checkout(
-    body: CheckOut, caller: Operator, session: WriteSession, clock: ClockDep
+    body: Annotated[CheckOut, docs.body("The worker's open check-in ends", ex.CHECKOUT_IN)],
+    caller: Operator,
+    session: WriteSession,
+    clock: ClockDep,
 ) -> CrewCheckInPublic:
     """End a check-in, named by `checkin_id` or by the worker's open check-in."""
     row = workforce.check_out(session=session, principal=caller, data=body, clock=clock)
     return CrewCheckInPublic.model_validate(row, from_attributes=True)
 
 
-@router.get("/checkins", response_model=Page[CrewCheckInPublic], responses=error_examples(401, 422))
+@router.get(
+    "/checkins",
+    response_model=Page[CrewCheckInPublic],
+    responses=docs.answers(docs.page(ex.CHECKIN)),
+)
 def list_checkins(
     caller: AnyRole,
     session: ReadSession,
@@ -74,7 +94,7 @@ def list_checkins(
 
 
 @router.get(
-    "/labor-cost/{machine_id}", response_model=LaborCost, responses=error_examples(401, 404, 422)
+    "/labor-cost/{machine_id}", response_model=LaborCost, responses=docs.answers(ex.LABOR_COST)
 )
 def labor_cost(
     machine_id: uuid.UUID,
