@@ -187,6 +187,11 @@ def _document_errors(responses: dict[str, Any], dependant: Dependant) -> None:
         current = responses.get(str(status))
         if current is None or _is_fastapi_validation(current):
             responses[str(status)] = entry
+    for status, current in responses.items():
+        if status.isdigit() and int(status) in _ERRORS and "content" not in current:
+            # Declared with a description only: its sentence becomes the example message.
+            message = current.get("description") or _ERRORS[int(status)][1]
+            responses[status] = error(int(status), message, description=message)[int(status)]
     ordered = sorted(responses.items(), key=lambda item: item[0])
     responses.clear()
     responses.update(ordered)

@@ -9,17 +9,33 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from plantsync.api.deps import DatabaseDep, SettingsDep
+from plantsync.api.docs import answers
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses=answers({"status": "ok"}))
 def healthz() -> dict[str, str]:
     """The process is alive."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "The database is not reachable"}})
+_READY = {
+    "status": "ready", "database": "ok", "executor": "queue",
+    "scheduler": {"active": True, "here": True, "role": "leader",
+                  "leading_since": "2026-03-02T05:58:12+00:00",
+                  "last_tick_at": "2026-03-02T06:00:00+00:00", "runs_requested": 42,
+                  "last_error": None},
+    "queue": {"available": True, "jobs_waiting": 0, "jobs_running": 1},
+}  # fmt: skip
+_UNREADY = {"status": "unavailable", "database": "unreachable: OperationalError"}
+
+
+@router.get(
+    "/readyz",
+    responses=answers(_READY)
+    | answers(_UNREADY, 503, "The database is not reachable or its migrations are not at head"),
+)
 def readyz(db: DatabaseDep, settings: SettingsDep, request: Request) -> Any:
     """Ready when this process's own dependency, the database, answers and is at head.
 

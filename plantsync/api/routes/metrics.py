@@ -34,7 +34,31 @@ def install_metrics(app: FastAPI) -> None:
     )
 
 
-@router.get("/metrics", response_class=Response)
+_SCRAPE = (
+    "# HELP plantsync_sync_runs Sync runs requested in the last 24 h by status "
+    "(pending/in_progress: all).\n"
+    "# TYPE plantsync_sync_runs gauge\n"
+    'plantsync_sync_runs{status="failed"} 2.0\n'
+    'plantsync_sync_runs{status="success"} 128.0\n'
+    "# HELP plantsync_connection_degraded 1 when the connection's last runs all failed "
+    "(degraded_after_failures).\n"
+    "# TYPE plantsync_connection_degraded gauge\n"
+    'plantsync_connection_degraded{connection="SAP Production",'
+    'connection_id="1e3a5c7e-9a1c-4e3a-8c5e-7a9c1e3a5c68",'
+    'tenant_id="a7c9e1f3-5b2d-4e6f-8a0b-1c3d5e7f9a2b"} 0.0\n'
+)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format",
+            "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}, "example": _SCRAPE}},
+        }
+    },
+)
 def metrics(request: Request) -> Response:
     """Run counts by status, run durations, records, queue depth, last success and health per
     connection, API latencies — in the Prometheus text exposition format."""
