@@ -89,11 +89,19 @@ def body_choices(choices: dict[str, tuple[str, dict[str, Any]]], **kwargs: Any) 
     return Body(openapi_examples=examples, **kwargs)
 
 
-def answers(example: Any, status: int = 200, description: str = "Success") -> Responses:
-    """``responses=`` showing ``example`` for the success ``status``."""
-    return {
-        status: {"description": description, "content": {"application/json": {"example": example}}}
-    }
+def answers(
+    example: Any, status: int = 200, description: str = "Success", *, model: Any = None
+) -> Responses:
+    """``responses=`` showing ``example`` for the success ``status``.
+
+    ``model`` gives the schema of a status other than the route's own (e.g. a 200 next to
+    the usual 201); the route's own status takes its ``response_model``.
+    """
+    content = {"application/json": {"example": example}}
+    entry: dict[str, Any] = {"description": description, "content": content}
+    if model is not None:
+        entry["model"] = model
+    return {status: entry}
 
 
 def page(*items: dict[str, Any], next_cursor: str | None = None) -> dict[str, Any]:

@@ -67,7 +67,11 @@ def missing_examples(spec: dict[str, Any]) -> list[str]:
         if not successes:
             missing.append(f"{method} {path}: no success response")
         for status, response in successes.items():
+            if status != "204" and not response.get("content"):
+                missing.append(f"{method} {path} {status}: no content")
             for media_type, media in response.get("content", {}).items():
+                if not media.get("schema"):
+                    missing.append(f"{method} {path} {status} {media_type}: no schema")
                 if not _has_example(media):
                     missing.append(f"{method} {path} {status} {media_type}: no example")
         for media_type, media in operation.get("requestBody", {}).get("content", {}).items():

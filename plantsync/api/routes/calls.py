@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from sqlmodel import Session
 
 from plantsync.api.deps import AnyRole, ClockDep, Operator, ReadSession, WriteSession
@@ -26,7 +26,11 @@ _STEP_RESPONSES = {
 
 @router.post(
     "", status_code=status.HTTP_201_CREATED, response_model=CallPublic,
-    responses={**answers(CALL, 201, "Call raised"), 200: {"description": "An open call of this type already existed on the machine; it is returned"}},
+    responses=answers(CALL, 201, "Call raised")
+    | answers(
+        CALL, 200, "An open call of this type already existed on the machine; it is returned",
+        model=CallPublic,
+    ),
 )  # fmt: skip
 def raise_call(
     caller: Operator,
@@ -71,14 +75,10 @@ def get_call(caller: AnyRole, session: ReadSession, call_id: uuid.UUID) -> CallP
     )
 
 
-def _step_body(summary: str, example: dict[str, str]) -> Any:
-    return Body(openapi_examples={"example": {"summary": summary, "value": example}})
-
-
-ClaimBody = Annotated[CallStep | None, _step_body("Claim", {"by": "maintenance team B"})]
-RespondBody = Annotated[CallStep | None, _step_body("Respond", {"by": "J. Meyer"})]
+ClaimBody = Annotated[CallStep | None, body("Claim", {"by": "maintenance team B"})]
+RespondBody = Annotated[CallStep | None, body("Respond", {"by": "J. Meyer"})]
 CloseBody = Annotated[
-    CallStep | None, _step_body("Close", {"reason_code": "JAM", "note": "cleared the infeed"})
+    CallStep | None, body("Close", {"reason_code": "JAM", "note": "cleared the infeed"})
 ]
 
 

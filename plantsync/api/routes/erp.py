@@ -42,13 +42,12 @@ from plantsync.core.sync import runs
 router = APIRouter(prefix="/api/v1/erp", tags=["erp"])
 
 _QUEUED = docs.answers(ex.PENDING_LOG, 202, "Queued: the new pending log (URL in Location)")
-_ALREADY_QUEUED = {
-    200: {
-        "model": SyncLogPublic,
-        "description": "A run of this entity is already pending or in progress: that log",
-        "content": {"application/json": {"example": ex.RUNNING_LOG}},
-    }
-}
+_ALREADY_QUEUED = docs.answers(
+    ex.RUNNING_LOG,
+    200,
+    "A run of this entity is already pending or in progress: that log",
+    model=SyncLogPublic,
+)
 _NAME_TAKEN = docs.error(
     409, "A connection named 'SAP Production' already exists",
     {"name": ["A connection named 'SAP Production' already exists"]},
