@@ -123,8 +123,15 @@ def _include_routers(app: FastAPI) -> None:
     from plantsync.api.routes import production, shifts, workforce
 
     routers += [production.router, shifts.router, workforce.router]
-    from plantsync.api.routes import calls, downtime, libraries, machines, sites, spare_parts
-    from plantsync.api.routes import work_orders
+    from plantsync.api.routes import (
+        calls,
+        downtime,
+        libraries,
+        machines,
+        sites,
+        spare_parts,
+        work_orders,
+    )
 
     routers += [sites.router, machines.router, work_orders.router, spare_parts.router]
     routers += [downtime.router, calls.router, libraries.router]
