@@ -5,7 +5,8 @@ records in both directions.
   default file. ``field`` applies to every entity that has that canonical field,
   ``entity.field`` to one entity, ``entity.@resource`` replaces the ERP resource (for ECC
   custom services). Overriding an entity's own key field (``work_order_id -> AUFNR``) also
-  makes that ERP field the resource key.
+  makes that ERP field the resource key. ``entity.field.VALUE`` sets one entry of the field's
+  value map (the plant's reason code ``VALUE`` -> the ERP's code).
 - ``to_erp(m, record, ctx)``: canonical record -> ERP fields (value maps, conversions,
   constants) for a push.
 - ``from_erp(m, fields, ctx)``: ERP fields -> canonical record (reverse value maps,
@@ -45,15 +46,53 @@ def apply_overrides(mapping: ProviderMapping, field_mappings: Mapping[str, str])
     for key, value in field_mappings.items():
         if not isinstance(value, str) or not value.strip():
             raise MappingError(f"field_mappings.{key}: the ERP name must be a non-empty string")
+        value_key = _value_key(key)
         for entity, field in _targets(key):
-            for direction, m in list(entities.get(entity, {}).items()):
-                entities[entity][direction] = _override(m, entity, field, value.strip())
+            by_dir = entities.get(entity, {})
+            if value_key is not None:
+                _override_value(by_dir, mapping.provider, entity, field, value_key, value.strip())
+                continue
+            for direction, m in list(by_dir.items()):
+                by_dir[direction] = _override(m, entity, field, value.strip())
     return ProviderMapping(provider=mapping.provider, entities=entities)
+
+
+def _value_key(key: str) -> str | None:
+    """The plant value of an ``entity.field.VALUE`` key, else None."""
+    parts = key.split(".", 2)
+    return parts[2] if len(parts) == 3 and parts[2] else None
+
+
+def _override_value(
+    by_dir: dict[Direction, EntityMapping],
+    provider: str,
+    entity: EntityType,
+    field: str,
+    plant: str,
+    erp: str,
+) -> None:
+    """Sets ``plant -> erp`` in the value map of ``field`` in every direction that has one."""
+    found = False
+    for direction, m in list(by_dir.items()):
+        table = m.values.get(field)
+        if table is not None:
+            found = True
+            by_dir[direction] = m.model_copy(
+                update={"values": {**m.values, field: {**table, plant: erp}}}
+            )
+    if not found:
+        raise MappingError(
+            f"field_mappings.{entity.value}.{field}.{plant}: the {provider} mapping has no "
+            f"value map for {entity.value}.{field}, so there is no value to override"
+        )
 
 
 def _targets(key: str) -> list[tuple[EntityType, str]]:
     if "." in key:
         entity_name, field = key.split(".", 1)
+        name, dot, plant_value = field.partition(".")
+        if dot and plant_value:
+            field = name  # entity.field.VALUE: checked here, applied by _override
         try:
             entity = EntityType(entity_name)
         except ValueError:
@@ -82,15 +121,22 @@ def _override(m: EntityMapping, entity: EntityType, field: str, value: str) -> E
     return m.model_copy(update=update)
 
 
-def to_erp(m: EntityMapping, record: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
-    """The ERP fields to send for a canonical ``record`` (fields absent from it are not sent)."""
+def to_erp(
+    m: EntityMapping,
+    record: Mapping[str, Any],
+    ctx: Context,
+    *,
+    entity: EntityType | None = None,
+) -> dict[str, Any]:
+    """The ERP fields to send for a canonical ``record`` (fields absent from it are not sent);
+    ``entity`` names the entity in messages."""
     out: dict[str, Any] = dict(m.constants)
     for canonical, erp_field in m.fields.items():
         if canonical not in record:
             continue
         value = record[canonical]
         if value is not None:
-            value = _map_value(m, canonical, value, outbound=True)
+            value = _map_value(m, canonical, value, outbound=True, entity=entity)
             value = _convert(m, canonical, value, ctx, outbound=True)
         out[erp_field] = value
     return out
@@ -113,7 +159,9 @@ def from_erp(m: EntityMapping, fields: Mapping[str, Any], ctx: Context) -> dict[
     return out
 
 
-def _map_value(m: EntityMapping, field: str, value: Any, *, outbound: bool) -> Any:
+def _map_value(
+    m: EntityMapping, field: str, value: Any, *, outbound: bool, entity: EntityType | None = None
+) -> Any:
     table = m.values.get(field)
     if not table:
         return value
@@ -121,7 +169,9 @@ def _map_value(m: EntityMapping, field: str, value: Any, *, outbound: bool) -> A
         if str(value) in table:
             return table[str(value)]
         raise RecordMappingError(
-            f"{field}={value!r} has no ERP value in the mapping (known: {', '.join(table)})"
+            f"{field}={value!r} has no ERP value in the mapping (known: {', '.join(table)}); "
+            f"give it one in the connection's field_mappings: "
+            f"'{entity.value if entity else '<entity>'}.{field}.{value}': '<ERP value>'"
         )
     for canonical, erp_value in table.items():
         if erp_value == value or str(erp_value) == str(value):

@@ -6,6 +6,9 @@ Keys (see ``canonical.py``):
 - ``entity.field``: a canonical field of one entity (``work_order.description``).
 - ``entity.@resource``: the ERP service / entity set / resource of that entity, for every
   direction of the provider's mapping (``work_order.@resource: ZPM_ORDERS_SRV/Orders``).
+- ``entity.field.VALUE``: one entry of a field's value map — the plant's value ``VALUE`` is
+  sent as (and read back from) this ERP value (``downtime.reason_code.BREAKDOWN: "0020"``);
+  only for fields the provider's mapping has a value map for.
 
 Values are non-empty ERP names. Problems are a ``ValidationError`` on ``field_mappings.<key>``
 that lists the valid keys, raised when the connection is created or updated — not mid-run.
@@ -58,11 +61,15 @@ def _key_problem(key: str) -> str | None:
         return f"unknown entity {entity_name!r}"
     if field == RESOURCE_KEY or field in CANONICAL_FIELDS[entity]:
         return None
+    name, dot, value = field.partition(".")
+    if dot and name in CANONICAL_FIELDS[entity]:
+        return None if value.strip() else "the plant value after the field name is empty"
     return f"{field!r} is not a canonical field of {entity.value}"
 
 
-def validate_field_mappings(value: Any) -> dict[str, str]:
-    """The checked, trimmed mapping overrides.
+def validate_field_mappings(value: Any, *, provider: str | None = None) -> dict[str, str]:
+    """The checked, trimmed mapping overrides; with ``provider``, also checked against that
+    provider's default mapping (a value-map entry needs a field that has a value map).
 
     Raises:
         ValidationError: naming ``field_mappings.<key>`` for each bad key or value; unknown
@@ -93,7 +100,20 @@ def validate_field_mappings(value: Any) -> dict[str, str]:
         if unknown:
             message += ". Valid keys: " + ", ".join(valid_keys())
         raise ValidationError(errors, message)
+    if provider is not None and has_default_mapping(provider):
+        _check_against_default(provider, clean)
     return clean
+
+
+def _check_against_default(provider: str, clean: Mapping[str, str]) -> None:
+    from plantsync.mappings.engine import apply_overrides
+    from plantsync.mappings.schema import MappingError
+
+    for key, erp_name in clean.items():
+        try:
+            apply_overrides(load_default_mapping(provider), {key: erp_name})
+        except MappingError as exc:
+            raise ValidationError.single(f"field_mappings.{key}", exc.message) from exc
 
 
 def has_default_mapping(provider: str) -> bool:

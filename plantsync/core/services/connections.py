@@ -306,7 +306,7 @@ def create_connection(
     """
     connector_class(data.provider)
     auth = validate_auth_config(data.provider, data.auth_config)
-    mappings = validate_field_mappings(data.field_mappings)
+    mappings = validate_field_mappings(data.field_mappings, provider=data.provider)
     entities = _check_sync_entities(data.provider, data.sync_entities)
     _lock_tenant(session, tenant_id)
     _check_name_free(session, tenant_id, data.name)
@@ -382,7 +382,7 @@ def _apply_update(
         _store_auth(conn, validate_auth_config(conn.provider, merged), settings)
         changed.append("auth_config")
     if "field_mappings" in given:
-        conn.field_mappings = validate_field_mappings(data.field_mappings)
+        conn.field_mappings = validate_field_mappings(data.field_mappings, provider=conn.provider)
         changed.append("field_mappings")
     if "tls" in given:
         tls = data.tls or TLSSettings()

@@ -185,7 +185,7 @@ def plan(session: Session, ctx: RunContext, rows: Sequence[Any]) -> list[Outboun
 def _plan_row(ctx: RunContext, row: Any, refs: Refs, link: ExternalLink | None) -> OutboundItem:
     mapping = ctx.mapping
     record = canonical_record(ctx.entity, row, refs)
-    fields = to_erp(mapping, record, Context(currency=record.get("currency")))
+    fields = to_erp(mapping, record, Context(currency=record.get("currency")), entity=ctx.entity)
     digest = record_hash(fields)
     item = OutboundItem(
         local_id=row.id,

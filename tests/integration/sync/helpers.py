@@ -18,6 +18,8 @@ from plantsync.core.models.production import ProductionRun, RunStatus
 from plantsync.core.services.changes import ChangeOrigin, stamp_change
 
 USER = ChangeOrigin.system("test-user")
+# Reasons the default mappings know (SAP maps them to its 4-character coding codes).
+REASONS = ("BREAK", "BREAKDOWN", "JAM", "TOOL-CHANGE", "QUALITY-CHECK")
 BASE = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 
 
@@ -83,7 +85,7 @@ def make_downtime(
                 machine_id=machines[i % len(machines)],
                 started_at=start,
                 ended_at=start + timedelta(minutes=15 + i % 30),
-                reason_code=f"R{i % 5}",
+                reason_code=REASONS[i % len(REASONS)],
                 planned=i % 3 == 0,
                 source=DowntimeSource.andon,
                 description=f"Stop {i}",
