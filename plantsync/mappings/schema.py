@@ -23,6 +23,14 @@ canonical fields (``canonical.CANONICAL_FIELDS``) map to ERP fields::
             ideal_cycle_time_s: duration_s
           constants: {MaintenanceOrderType: YA01}  # ERP field -> value, always sent (outbound)
           defaults: {kind: maintenance}          # canonical field -> value when the ERP has none
+          required: [work_order_id]              # outbound: canonical fields a record must
+                                                 # carry; a reference (machine_id,
+                                                 # work_order_id) must resolve to an ERP key
+                                                 # linked through the connection, or the
+                                                 # record fails before it is sent
+          pulled_references: [work_order_id]     # references that resolve only to records
+                                                 # pulled from the ERP (inbound links), e.g.
+                                                 # SAP confirmations name production orders
           options: {}                            # provider-specific (function imports, ...)
           notes: "free text shown by `plantsync mappings show`"
 
@@ -80,6 +88,8 @@ class EntityMapping(BaseModel):
     convert: dict[str, str] = Field(default_factory=dict)
     constants: dict[str, Any] = Field(default_factory=dict)
     defaults: dict[str, Any] = Field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    pulled_references: tuple[str, ...] = ()
     options: dict[str, Any] = Field(default_factory=dict)
     notes: str | None = None
 
@@ -143,7 +153,34 @@ def parse_mapping(data: Any, *, source: str) -> ProviderMapping:
                         )
             if m.reconcile is Reconcile.reference and not m.reference_field:
                 raise MappingError(f"{where}: reconcile 'reference' needs reference_field")
+            _check_required(m, entity, direction, where)
     return mapping
+
+
+def reference_fields(entity: EntityType) -> tuple[str, ...]:
+    """The canonical fields of ``entity`` naming another record (``machine_id`` on downtime)."""
+    own = f"{entity.value}_id"
+    return tuple(f for f in CANONICAL_FIELDS[entity] if f.endswith("_id") and f != own)
+
+
+def _check_required(m: EntityMapping, entity: EntityType, direction: Direction, where: str) -> None:
+    if (m.required or m.pulled_references) and direction is not Direction.outbound:
+        raise MappingError(f"{where}: required/pulled_references apply to outbound mappings only")
+    for section in ("required", "pulled_references"):
+        for name in getattr(m, section):
+            if name not in CANONICAL_FIELDS[entity]:
+                raise MappingError(
+                    f"{where}: {section}: {name} is not a canonical field of {entity.value}"
+                )
+            if name not in m.fields:
+                raise MappingError(f"{where}: {section}: {name} is not mapped in fields")
+    refs = reference_fields(entity)
+    for name in m.pulled_references:
+        if name not in refs:
+            raise MappingError(
+                f"{where}: pulled_references: {name} is not a reference "
+                f"(references of {entity.value}: {', '.join(refs)})"
+            )
 
 
 @cache

@@ -145,12 +145,32 @@ def load_refs(
         sites.update(
             {s.id: s.code for s in session.exec(select(Site).where(col(Site.id).in_(part)))}
         )
+    numbers: dict[uuid.UUID, str] = {}
+    for part in _chunks(sorted(wo_ids)):
+        found = session.exec(
+            select(WorkOrder.id, WorkOrder.number).where(col(WorkOrder.id).in_(part))
+        )
+        numbers.update({wo_id: number for wo_id, number in found})
+    ref_links = {
+        **by_local(session, connection_id, EntityType.machine, machine_ids),
+        **by_local(session, connection_id, EntityType.work_order, wo_ids),
+    }
     return Refs(
-        machine_keys=erp_keys(session, connection_id, EntityType.machine, machine_ids),
-        work_order_keys=erp_keys(session, connection_id, EntityType.work_order, wo_ids),
+        machine_keys=_keys(ref_links, machine_ids),
+        work_order_keys=_keys(ref_links, wo_ids),
         machines=machines,
         site_codes=sites,
+        work_order_numbers=numbers,
+        pulled={i for i, link in ref_links.items() if link.last_direction == Direction.inbound},
     )
+
+
+def _keys(found: dict[uuid.UUID, ExternalLink], ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    return {
+        i: link.erp_key
+        for i, link in found.items()
+        if i in ids and link.erp_key is not None and link.state != LinkState.deleted
+    }
 
 
 def site_codes(session: Session, tenant_id: uuid.UUID) -> set[str]:

@@ -40,7 +40,7 @@ from plantsync.core.models.integration import (
     SyncTrigger,
 )
 from plantsync.core.services.changes import ChangeMark, changed_since
-from plantsync.core.sync import links
+from plantsync.core.sync import links, references
 from plantsync.core.sync.context import RunContext
 from plantsync.core.sync.hashing import record_hash
 from plantsync.core.sync.records import OUTBOUND_MODELS, Refs, canonical_record, eligible
@@ -167,8 +167,15 @@ def unsettled_ids(session: Session, ctx: RunContext) -> list[uuid.UUID]:
 # --- planning --------------------------------------------------------------------------------
 
 
-def plan(session: Session, ctx: RunContext, rows: Sequence[Any]) -> list[OutboundItem]:
-    """What to do with each row (mapping failures are recorded on ``ctx`` and left out)."""
+def plan(
+    session: Session,
+    ctx: RunContext,
+    rows: Sequence[Any],
+    failed: dict[uuid.UUID, str] | None = None,
+) -> list[OutboundItem]:
+    """What to do with each row. A row that cannot be sent (a mapping failure, a required
+    reference that does not resolve) is recorded on ``ctx``, added to ``failed`` (local id ->
+    message) and left out."""
     if not rows:
         return []
     refs = links.load_refs(session, ctx.connection_id, ctx.entity, rows)
@@ -179,12 +186,15 @@ def plan(session: Session, ctx: RunContext, rows: Sequence[Any]) -> list[Outboun
             items.append(_plan_row(ctx, row, refs, existing.get(row.id)))
         except RecordMappingError as exc:
             ctx.fail_record(exc.code, exc.message, local_id=row.id)
+            if failed is not None:
+                failed[row.id] = exc.message
     return items
 
 
 def _plan_row(ctx: RunContext, row: Any, refs: Refs, link: ExternalLink | None) -> OutboundItem:
     mapping = ctx.mapping
     record = canonical_record(ctx.entity, row, refs)
+    references.check(ctx, row, record, refs)
     fields = to_erp(mapping, record, Context(currency=record.get("currency")), entity=ctx.entity)
     digest = record_hash(fields)
     item = OutboundItem(
@@ -331,9 +341,11 @@ def run(ctx: RunContext) -> tuple[bool, str]:
         _cursor_row, mark = load_mark(session, ctx)
     more = True
     while more:
+        failed: dict[uuid.UUID, str] = {}
         with ctx.database.read_session() as session:
             rows, next_mark, more = feed_page(session, ctx, mark)
-            items = plan(session, ctx, [r for r in rows if r.id not in done])
+            items = plan(session, ctx, [r for r in rows if r.id not in done], failed)
+        _unsent(ctx, failed, done)
         _send(ctx, items, done)
         save_mark(ctx, next_mark)
         ctx.checkpoint({"phase": "changes", "mark": next_mark.encode()})
@@ -366,11 +378,35 @@ def await_settled(ctx: RunContext, timeout_s: float = SETTLE_TIMEOUT_S) -> bool:
 
 
 def _process_ids(ctx: RunContext, ids: Sequence[uuid.UUID], done: set[uuid.UUID]) -> None:
+    failed: dict[uuid.UUID, str] = {}
     with ctx.database.read_session() as session:
         rows = [r for r in rows_by_id(session, ctx, ids) if r.id not in done]
-        items = plan(session, ctx, rows)
+        items = plan(session, ctx, rows, failed)
+    _unsent(ctx, failed, done)
     _send(ctx, items, done)
     ctx.checkpoint({"phase": "unsettled" if ctx.entity_id is None else "record"})
+
+
+def _unsent(ctx: RunContext, failed: dict[uuid.UUID, str], done: set[uuid.UUID]) -> None:
+    """Records that failed before sending get a ``failed`` link with the reason, so a retry
+    run picks them up once the cause is fixed (the ERP side is untouched: key kept)."""
+    if not failed or ctx.dry:
+        return
+    now = ctx.now()
+    with ctx.database.write_session() as session:
+        existing = links.by_local(session, ctx.connection_id, ctx.entity, list(failed))
+        for local_id, message in failed.items():
+            link = existing.get(local_id)
+            if link is not None and link.last_direction == Direction.inbound:
+                continue  # the ERP's own record: nothing of ours to retry
+            links.put(
+                session, link, tenant_id=ctx.tenant_id, connection_id=ctx.connection_id,
+                entity=ctx.entity, local_id=local_id, now=now, state=LinkState.failed,
+                error=ctx.scrub(message), last_direction=Direction.outbound,
+                last_log_id=ctx.log_id,
+            )  # fmt: skip
+    ctx.counts.read += len(failed)
+    done.update(failed)
 
 
 def _send(ctx: RunContext, items: Sequence[OutboundItem], done: set[uuid.UUID]) -> None:

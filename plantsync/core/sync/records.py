@@ -51,12 +51,16 @@ class Refs:
         machine_keys / work_order_keys: local id -> ERP key, from this connection's links.
         machines: local machine rows by id (for the site of downtime and production runs).
         site_codes: local site id -> site code.
+        work_order_numbers: local work order id -> number (to name it in messages).
+        pulled: local ids of machines and work orders whose link came from an inbound pull.
     """
 
     machine_keys: dict[uuid.UUID, str] = field(default_factory=dict)
     work_order_keys: dict[uuid.UUID, str] = field(default_factory=dict)
     machines: dict[uuid.UUID, Machine] = field(default_factory=dict)
     site_codes: dict[uuid.UUID, str] = field(default_factory=dict)
+    work_order_numbers: dict[uuid.UUID, str] = field(default_factory=dict)
+    pulled: set[uuid.UUID] = field(default_factory=set)
 
     def site_of_machine(self, machine_id: uuid.UUID | None) -> str | None:
         machine = self.machines.get(machine_id) if machine_id else None
