@@ -332,6 +332,14 @@ def dry_run(
 
 
 def _preview_outbound(ctx: RunContext, report: DryRunReport, limit: int) -> None:
+    if ctx.entity_id is None and not outbound.await_settled(ctx):
+        # Same wait as a run: on PostgreSQL the change feed stops below the oldest open
+        # transaction of the cluster, so without it a preview taken while any other
+        # transaction is open would leave out changes committed just before it.
+        ctx.note(
+            "changes of database transactions still open when the preview started are not "
+            "shown; a run started later sends them"
+        )
     with ctx.database.read_session() as session:
         if ctx.entity_id is not None:
             rows = outbound.rows_by_id(session, ctx, [uuid.UUID(ctx.entity_id)])

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.models.integration import ExternalLink, SyncLog, SyncStatus
 from plantsync.core.models.plant import Machine
+from plantsync.core.services.changes import stamp_change
+from plantsync.core.sync import outbound
 from plantsync.core.sync.engine import bind_connector_factory, dry_run
 from tests.conftest import CliRunner
 from tests.integration.sync.conftest import MACHINES, Hub, fast_factory
-from tests.integration.sync.helpers import ensure_site, linked_machines, make_work_orders
+from tests.integration.sync.helpers import USER, ensure_site, linked_machines, make_work_orders
 from tests.integration.sync.test_outbound import writes
 
 
@@ -75,3 +79,40 @@ def test_cli_dry_run_and_mappings_show(hub: Hub, cli: CliRunner) -> None:
     with hub.db.read_session() as s:
         assert s.exec(select(SyncLog)).all() == []  # a dry run is not a run
         assert s.exec(select(Machine)).all() == []
+
+
+def test_dry_run_waits_for_transactions_open_when_it_starts(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: the change feed stops below the oldest open transaction of the cluster. An
+    unrelated transaction (another process, another schema) open while the orders were written
+    must not hide them from the preview: like a run, the dry run waits for it to end."""
+    if hub.db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers: the feed has no horizon")
+    conn = hub.connect("sap", outbound_start_from="2020-01-01T00:00:00Z")
+    other = hub.db.engine.connect()
+    other_tx = other.begin()
+    other.execute(text("SELECT pg_current_xact_id()"))  # holds the horizon back
+    site = ensure_site(hub.db, hub.tenant.id)
+    with hub.db.write_session() as s:
+        machine = Machine(tenant_id=hub.tenant.id, code="M-1", name="M 1")
+        stamp_change(s, machine, USER)
+    make_work_orders(hub.db, hub.tenant.id, [machine.id], 3, site=site)
+    waited: list[float] = []
+
+    def pause(seconds: float) -> None:  # the dry run waits: the other transaction ends now
+        waited.append(seconds)
+        if other_tx.is_active:
+            other_tx.commit()
+
+    monkeypatch.setattr(outbound.time, "sleep", pause)
+    try:
+        report = dry_run(database=hub.db, tenant_id=hub.tenant.id, connection=conn.id,
+                         direction=Direction.outbound, entity_type=EntityType.work_order,
+                         settings=hub.settings)  # fmt: skip
+    finally:
+        if other_tx.is_active:
+            other_tx.rollback()
+        other.close()
+    assert waited
+    assert report.counts == {"create": 3, "failed": 0}, report.notes
