@@ -16,6 +16,29 @@ from plantsync.core.db import Database, get_database
 from plantsync.core.security import hub_keys
 
 
+class NoContentHeaders:
+    """A 204 answer carries no body, so no content type either (FastAPI would send JSON's)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_content_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 204:
+                message["headers"] = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() not in (b"content-type", b"content-length")
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_without_content_headers)
+
+
 class BodySizeLimit:
     """Refuses request bodies over ``limit`` bytes with 413, before they reach a handler."""
 
@@ -104,6 +127,7 @@ def create_app(
 
     install_metrics(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
+    app.add_middleware(NoContentHeaders)
     return app
 
 

@@ -37,7 +37,9 @@ def test_admin_manages_users_and_every_change_is_audited(client: TestClient, hea
     assert dup.status_code == 409
     patched = client.patch(f"{USERS}/{user['id']}", json={"role": "viewer"}, headers=admin)
     assert patched.status_code == 200 and patched.json()["role"] == "viewer"
-    assert client.delete(f"{USERS}/{user['id']}", headers=admin).status_code == 204
+    deleted = client.delete(f"{USERS}/{user['id']}", headers=admin)
+    assert deleted.status_code == 204
+    assert deleted.content == b"" and "content-type" not in deleted.headers  # 204: no body
     assert client.get(f"{USERS}/{user['id']}", headers=admin).status_code == 404
 
     audit = client.get("/api/v1/audit", headers=admin)

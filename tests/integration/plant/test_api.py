@@ -71,7 +71,8 @@ def test_machine_crud_filters_and_paging(client: TestClient, headers: HeadersFac
         ]
         == "M1"
     )
-    assert client.delete(f"{API}/machines/{m1['id']}", headers=h).status_code == 204
+    deleted = client.delete(f"{API}/machines/{m1['id']}", headers=h)
+    assert deleted.status_code == 204 and "content-type" not in deleted.headers
     assert client.get(f"{API}/machines/{m1['id']}", headers=h).status_code == 404
 
 
