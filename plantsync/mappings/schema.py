@@ -31,7 +31,9 @@ canonical fields (``canonical.CANONICAL_FIELDS``) map to ERP fields::
           pulled_references: [work_order_id]     # references that resolve only to records
                                                  # pulled from the ERP (inbound links), e.g.
                                                  # SAP confirmations name production orders
-          options: {}                            # provider-specific (function imports, ...)
+          options: {}                            # provider-specific (function imports, ...);
+                                                 # status_actions: a status life cycle
+                                                 # (lifecycle.py), checked here
           notes: "free text shown by `plantsync mappings show`"
 
 The file is validated when loaded: an unknown entity, direction, canonical field or conversion,
@@ -52,6 +54,7 @@ from pydantic import ValidationError as PydanticValidationError
 from plantsync.connectors.base import Direction, EntityType, Reconcile, Resource
 from plantsync.errors import ConfigurationError
 from plantsync.mappings.canonical import CANONICAL_FIELDS
+from plantsync.mappings.lifecycle import OPTION, StatusLifecycle
 
 CONVERSIONS: Mapping[str, str] = {
     "str": "text as is (trimmed)",
@@ -154,6 +157,7 @@ def parse_mapping(data: Any, *, source: str) -> ProviderMapping:
             if m.reconcile is Reconcile.reference and not m.reference_field:
                 raise MappingError(f"{where}: reconcile 'reference' needs reference_field")
             _check_required(m, entity, direction, where)
+            _check_status_actions(m, where)
     return mapping
 
 
@@ -181,6 +185,31 @@ def _check_required(m: EntityMapping, entity: EntityType, direction: Direction, 
                 f"{where}: pulled_references: {name} is not a reference "
                 f"(references of {entity.value}: {', '.join(refs)})"
             )
+
+
+def _check_status_actions(m: EntityMapping, where: str) -> None:
+    """``options.status_actions`` is a valid life cycle covering every mapped status value."""
+    try:
+        lifecycle = StatusLifecycle.from_options(m.options)
+    except PydanticValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or OPTION}: {e['msg']}" for e in exc.errors()
+        )
+        raise MappingError(f"{where}: options.{OPTION} is invalid: {problems}") from exc
+    if lifecycle is None:
+        return
+    canonical = [name for name, erp in m.fields.items() if erp == lifecycle.field]
+    if not canonical:
+        raise MappingError(
+            f"{where}: options.{OPTION}.field {lifecycle.field} is not an ERP field of fields"
+        )
+    for name in canonical:
+        for value, erp in m.values.get(name, {}).items():
+            if str(erp) not in lifecycle.statuses():
+                raise MappingError(
+                    f"{where}: values.{name}.{value}: {erp} is not a status of "
+                    f"options.{OPTION} (known: {', '.join(lifecycle.statuses())})"
+                )
 
 
 @cache

@@ -43,11 +43,14 @@ _NUMBERING = {
     "MaintenanceOrder": ("MaintenanceOrder", 4000000, 7),
     "MaintenanceNotification": ("MaintenanceNotification", 10000000, 8),
 }
+# Maintenance order status function import -> (status it sets, statuses it is allowed from):
+# SAP's order life cycle -- release a created order, technically complete a released one,
+# close a technically completed one; a step already done is refused like any other.
 _MAINT_STATUS = {
-    "ReleaseMaintenanceOrder": ("REL", ("CRTD", "REL")),
-    "SetMaintOrdToTechCompleted": ("TECO", ("CRTD", "REL", "TECO")),
-    "SetMaintOrderStatusToClosed": ("CLSD", ("TECO", "CLSD")),
-    "SetMaintOrdStsToMrkdForDeltn": ("DLFL", ("CRTD", "REL", "TECO", "DLFL")),
+    "ReleaseMaintenanceOrder": ("REL", ("CRTD",)),
+    "SetMaintOrdToTechCompleted": ("TECO", ("REL",)),
+    "SetMaintOrderStatusToClosed": ("CLSD", ("TECO",)),
+    "SetMaintOrdStsToMrkdForDeltn": ("DLFL", ("CRTD", "REL", "TECO")),
 }
 
 

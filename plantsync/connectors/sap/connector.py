@@ -8,8 +8,10 @@ Where things live comes from the mapping (``mappings/sap.yaml``, a connection's 
   has one row per validity period; the current one ends on or after today).
 - ``datetime_pairs``: ``{DateField: TimeField}`` SAP keeps a timestamp as a date + a time.
 - ``inactive_flags``: boolean fields that mark a record deactivated (``ERPRecord.deleted``).
-- ``status_actions``: ``{field, actions: {ERP status: FunctionImport}}``: a status is set by
-  calling the service's function import after the write, never by writing the field.
+- ``status_actions``: ``{field, initial, actions: {ERP status: {call, from}}}``, the order
+  life cycle (``mappings/lifecycle.py``): a status is set by the chain of function imports
+  from the record's current status (read, or from the create answer) to the target, in one
+  changeset with the update; never by writing the field. A change backwards fails its record.
 - ``cancel_action``: for ``create_only`` resources, the function import that cancels the
   previous record (a correction = cancellation + new record, in one changeset).
 - ``find_filter``: extra ``$filter`` for ``find`` (e.g. skip reversed confirmations).
@@ -46,6 +48,7 @@ from plantsync.connectors.http import RetryPolicy
 from plantsync.connectors.sap.client import SapClient
 from plantsync.connectors.sap.metadata import EntitySet
 from plantsync.connectors.sap.records import read_row, reference_value
+from plantsync.connectors.sap.status import lifecycle_of
 from plantsync.connectors.sap.values import filter_literal
 from plantsync.connectors.sap.writer import Writer
 from plantsync.errors import (
@@ -320,9 +323,8 @@ def split_path(path: str) -> tuple[str, str]:
 
 
 def _actions(resource: Resource) -> list[str]:
-    names: list[str] = []
-    status = resource.options.get("status_actions") or {}
-    names += [str(a) for a in (status.get("actions") or {}).values()]
+    lifecycle = lifecycle_of(resource, "")
+    names = lifecycle.calls() if lifecycle else []
     if resource.options.get("cancel_action"):
         names.append(str(resource.options["cancel_action"]))
     return names

@@ -2,15 +2,20 @@
 
 A record becomes a small plan: its requests (a create ``POST``, an update ``MERGE``, for a
 ``create_only`` correction the cancellation function import followed by the new record, for
-an update with a status the status function import) and how to read its result. A record
-whose earlier attempt may have landed (``maybe_sent``) is looked up by our reference first
-and is never created twice. A status on a newly created record is set by a second batch once
-SAP has assigned the key.
+an update with a status the chain of status function imports, see ``status.py``) and how to
+read its result. A record whose earlier attempt may have landed (``maybe_sent``) is looked up
+by our reference first and is never created twice.
+
+Status changes follow the life cycle in the mapping (``status_actions``): the current status
+of records we update is read first (one filtered read per chunk of keys); an update and its
+whole chain go in one changeset, so a refusal leaves the order as it was. A status on a newly
+created record needs the key SAP assigns, so its chain goes in a second batch -- one changeset
+per record, from the status in the create answer; if SAP refuses it the record is created
+(its key is kept) and its error says which status change was refused and where it stays.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,10 +27,15 @@ from plantsync.connectors.sap.batch import BatchRequest, BatchResponse
 from plantsync.connectors.sap.client import SapClient, error_text
 from plantsync.connectors.sap.metadata import EntitySet, ServiceModel
 from plantsync.connectors.sap.records import payload, reference_value, split_pairs
+from plantsync.connectors.sap.status import (
+    StatusChange,
+    lifecycle_of,
+    plan_change,
+    read_statuses,
+)
 from plantsync.connectors.sap.values import SapValueError, filter_literal, parse_datetime
 from plantsync.errors import ERPConfigurationError, ERPValidationError, RecordError
 
-log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 50
 
 
@@ -37,7 +47,9 @@ class _Plan:
     main: int  # the request whose answer carries the record's key
     create: bool  # the result is a creation (from the ERP's point of view)
     erp_key: str | None = None  # known key (updates, records found by reference)
-    status_action: str | None = None  # function import to call once the key is known
+    target: str | None = None  # status to reach once SAP has assigned the key (creates)
+    change: StatusChange | None = None  # status chain sent with an update
+    created_status: Any = None  # status text in the create answer
 
 
 class Writer:
@@ -62,13 +74,15 @@ class Writer:
         self.entity = entity
         self.find = find
         self.batch_size = int(resource.options.get("batch_size") or DEFAULT_BATCH_SIZE)
+        self.lifecycle = lifecycle_of(resource, entity)
 
     def push(self, records: Sequence[PushRecord]) -> list[PushResult]:
         results: list[PushResult | None] = [None] * len(records)
         plans: list[_Plan] = []
+        statuses = self._current_statuses(records)
         for index, record in enumerate(records):
             try:
-                planned = self._plan(index, record)
+                planned = self._plan(index, record, statuses)
             except RecordError as exc:
                 results[index] = PushResult(local_id=record.local_id, error=exc)
                 continue
@@ -84,9 +98,11 @@ class Writer:
 
     # --- planning --------------------------------------------------------------------------
 
-    def _plan(self, index: int, record: PushRecord) -> _Plan | PushResult:
+    def _plan(
+        self, index: int, record: PushRecord, statuses: Mapping[str, Any]
+    ) -> _Plan | PushResult:
         fields = dict(record.fields)
-        status_action = self._status_action(fields)
+        target = self._pop_target(fields)
         fields = split_pairs(fields, self.resource.options.get("datetime_pairs") or {})
         erp_key = record.erp_key
         found_create = False
@@ -97,6 +113,8 @@ class Writer:
                     return PushResult(local_id=record.local_id, erp_key=found.key, created=True)
             elif found is not None and erp_key is None:
                 erp_key, found_create = found.key, True
+                if self.lifecycle is not None:
+                    statuses = {found.key: found.fields.get(self.lifecycle.field)}
         if record.reference and self.resource.reference_field:
             prop = self.es.properties.get(self.resource.reference_field)
             if prop is not None:
@@ -108,17 +126,23 @@ class Writer:
                 self.es, fields, create=False, record_key=record.local_id, entity=self.entity
             )
             requests = [BatchRequest("MERGE", self._entity_url(erp_key), body)]
-            if status_action:
-                requests.append(self._function(status_action, erp_key))
-            return _Plan(index, record, requests, 0, found_create, erp_key)
+            change = self._change(record, erp_key, statuses, target)
+            if change is not None:
+                requests += [self._function(step.call, erp_key) for step in change.steps]
+            return _Plan(index, record, requests, 0, found_create, erp_key, change=change)
+        if target is not None and self.lifecycle is not None:
+            # a target a new record can never reach fails before anything is created
+            plan_change(
+                self.lifecycle,
+                None,
+                target,
+                order=None,
+                record_key=record.local_id,
+                entity=self.entity,
+            )
         body = payload(self.es, fields, create=True, record_key=record.local_id, entity=self.entity)
         return _Plan(
-            index,
-            record,
-            [BatchRequest("POST", self.es.name, body)],
-            0,
-            True,
-            status_action=status_action,
+            index, record, [BatchRequest("POST", self.es.name, body)], 0, True, target=target
         )
 
     def _plan_create_only(
@@ -143,16 +167,61 @@ class Writer:
             self.resource.reference_field
         )
 
-    def _status_action(self, fields: dict[str, Any]) -> str | None:
-        config = self.resource.options.get("status_actions") or {}
-        status_field = config.get("field")
-        if not status_field or status_field not in fields:
+    # --- status ----------------------------------------------------------------------------
+
+    def _pop_target(self, fields: dict[str, Any]) -> str | None:
+        """The target status, taken out of the fields (SAP sets it by function imports)."""
+        if self.lifecycle is None or self.lifecycle.field not in fields:
             return None
-        value = fields.pop(status_field)
-        action = (config.get("actions") or {}).get(str(value)) if value is not None else None
-        if value is not None and action is None:
-            log.debug("no function import sets %s=%s on %s", status_field, value, self.es.name)
-        return str(action) if action else None
+        value = fields.pop(self.lifecycle.field)
+        return None if value in (None, "") else str(value)
+
+    def _current_statuses(self, records: Sequence[PushRecord]) -> dict[str, Any]:
+        """The current status of the records we update with a target status, by ERP key."""
+        if self.lifecycle is None or self.resource.create_only:
+            return {}
+        field = self.lifecycle.field
+        keys: list[dict[str, str]] = []
+        for record in records:
+            if record.erp_key is None or record.fields.get(field) in (None, ""):
+                continue
+            try:
+                keys.append(self._key_values(record.erp_key))
+            except ERPValidationError:
+                continue  # a malformed key fails its own record when it is planned
+        if not keys:
+            return {}
+        return read_statuses(
+            self.sap,
+            self.service,
+            self.es,
+            self.resource,
+            self.lifecycle,
+            keys,
+            entity=self.entity,
+        )
+
+    def _change(
+        self, record: PushRecord, erp_key: str, statuses: Mapping[str, Any], target: str | None
+    ) -> StatusChange | None:
+        if target is None or self.lifecycle is None:
+            return None
+        if erp_key not in statuses:
+            raise RecordError(
+                f"SAP has no {self.es.name} {erp_key} (read for its status before the update)",
+                provider="sap",
+                entity=self.entity,
+                record_key=record.local_id,
+            )
+        change = plan_change(
+            self.lifecycle,
+            statuses[erp_key],
+            target,
+            order=erp_key,
+            record_key=record.local_id,
+            entity=self.entity,
+        )
+        return change if change.steps else None
 
     # --- URLs ------------------------------------------------------------------------------
 
@@ -211,6 +280,8 @@ class Writer:
             answers = self.sap.batch(self.service, [p.requests for p in chunk], entity=self.entity)
             for plan, responses in zip(chunk, answers, strict=True):
                 results[plan.index] = self._outcome(plan, responses)
+                if plan.target is not None and plan.main < len(responses):
+                    plan.created_status = self._answer_status(responses[plan.main])
 
     def _outcome(self, plan: _Plan, responses: list[BatchResponse]) -> PushResult:
         local_id = plan.record.local_id
@@ -232,7 +303,8 @@ class Writer:
             )
         return PushResult(local_id=local_id, erp_key=key, created=True)
 
-    def _created_key(self, response: BatchResponse | None) -> str | None:
+    @staticmethod
+    def _answer(response: BatchResponse | None) -> Mapping[str, Any] | None:
         if response is None:
             return None
         try:
@@ -240,7 +312,15 @@ class Writer:
         except ValueError:
             return None
         data = body.get("d", body) if isinstance(body, Mapping) else None
-        if not isinstance(data, Mapping):
+        return data if isinstance(data, Mapping) else None
+
+    def _answer_status(self, response: BatchResponse) -> Any:
+        data = self._answer(response)
+        return data.get(self.lifecycle.field) if data and self.lifecycle else None
+
+    def _created_key(self, response: BatchResponse | None) -> str | None:
+        data = self._answer(response)
+        if data is None:
             return None
         values = [data.get(k) for k in self.resource.key]
         if any(v in (None, "") for v in values):
@@ -249,6 +329,11 @@ class Writer:
 
     def _record_error(self, plan: _Plan, response: BatchResponse) -> RecordError:
         message = error_text(response.body, response.headers) or f"HTTP {response.status}"
+        if plan.change is not None:
+            message += (
+                f" (sent with the status change {plan.change.describe()} in one changeset: "
+                f"none of it was applied, the order stays {plan.change.start})"
+            )
         cls = ERPValidationError if response.status < 500 else RecordError
         return cls(
             f"SAP refused it ({response.status}): {message}",
@@ -261,28 +346,56 @@ class Writer:
     def _set_status_after_create(
         self, plans: list[_Plan], results: list[PushResult | None]
     ) -> None:
-        todo: list[tuple[_Plan, str]] = []
+        """Each new record's status chain, in its own changeset once SAP assigned the key."""
+        todo: list[tuple[_Plan, str, StatusChange]] = []
         for plan in plans:
             result = results[plan.index]
-            fresh = plan.status_action and plan.erp_key is None
-            if fresh and result is not None and result.ok and result.erp_key:
-                todo.append((plan, result.erp_key))
+            if plan.target is None or result is None or not result.ok or not result.erp_key:
+                continue
+            try:
+                change = self._created_change(plan, plan.target, result.erp_key)
+            except RecordError as exc:
+                results[plan.index] = self._created_but(plan, result.erp_key, exc.detail)
+                continue
+            if change.steps:
+                todo.append((plan, result.erp_key, change))
         for start in range(0, len(todo), self.batch_size):
             chunk = todo[start : start + self.batch_size]
-            changesets = [[self._function(str(p.status_action), key)] for p, key in chunk]
+            changesets = [[self._function(s.call, key) for s in c.steps] for _, key, c in chunk]
             answers = self.sap.batch(self.service, changesets, entity=self.entity)
-            for (plan, key), responses in zip(chunk, answers, strict=True):
+            for (plan, key, change), responses in zip(chunk, answers, strict=True):
                 failed = next((r for r in responses if r.status >= 400), None)
                 if failed is not None:
                     error = self._record_error(plan, failed)
-                    results[plan.index] = PushResult(
-                        local_id=plan.record.local_id,
-                        erp_key=key,
-                        created=True,
-                        error=ERPValidationError(
-                            f"created as {key}, but {plan.status_action} failed: {error.detail}",
-                            provider="sap",
-                            entity=self.entity,
-                            record_key=plan.record.local_id,
-                        ),
+                    results[plan.index] = self._created_but(
+                        plan,
+                        key,
+                        f"SAP refused the status change {change.describe()}; none of it was "
+                        f"applied, the order stays {change.start}: {error.detail}",
                     )
+
+    def _created_change(self, plan: _Plan, target: str, key: str) -> StatusChange:
+        lifecycle = self.lifecycle
+        if lifecycle is None:  # a target is only taken out of the fields with a life cycle
+            return StatusChange(start=target, target=target, steps=())
+        return plan_change(
+            lifecycle,
+            plan.created_status,
+            target,
+            order=key,
+            record_key=plan.record.local_id,
+            entity=self.entity,
+        )
+
+    def _created_but(self, plan: _Plan, key: str, problem: str) -> PushResult:
+        return PushResult(
+            local_id=plan.record.local_id,
+            erp_key=key,
+            created=True,
+            error=ERPValidationError(
+                f"created as {key}, but {problem}",
+                provider="sap",
+                entity=self.entity,
+                record_key=plan.record.local_id,
+            ),
+        )
