@@ -193,9 +193,10 @@ def _check_status_actions(m: EntityMapping, where: str) -> None:
         lifecycle = StatusLifecycle.from_options(m.options)
     except PydanticValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or OPTION}: {e['msg']}" for e in exc.errors()
+            ".".join(["options", OPTION, *(str(p) for p in e["loc"])]) + f": {e['msg']}"
+            for e in exc.errors()
         )
-        raise MappingError(f"{where}: options.{OPTION} is invalid: {problems}") from exc
+        raise MappingError(f"{where}: {problems}") from exc
     if lifecycle is None:
         return
     canonical = [name for name, erp in m.fields.items() if erp == lifecycle.field]
