@@ -46,14 +46,21 @@ class WorkOrderStatus(StrEnum):
     cancelled = "cancelled"
 
 
+# Upper bounds of client input: within the 32-bit INTEGER columns of quantities on both
+# databases, and money small enough that quantity x price stays inside a BIGINT. Without them
+# an over-large number reached the database and answered 500.
+MAX_QUANTITY = 1_000_000_000
+MAX_MONEY_MINOR = 1_000_000_000_000
+
+
 class WorkOrderBase(SQLModel):
     number: str = Field(min_length=1, max_length=64, schema_extra={"pattern": CODE_PATTERN})
     kind: WorkOrderKind = WorkOrderKind.production
     product_code: str | None = Field(default=None, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
-    quantity_planned: int = Field(default=0, ge=0)
-    quantity_good: int = Field(default=0, ge=0)
-    quantity_scrap: int = Field(default=0, ge=0)
+    quantity_planned: int = Field(default=0, ge=0, le=MAX_QUANTITY)
+    quantity_good: int = Field(default=0, ge=0, le=MAX_QUANTITY)
+    quantity_scrap: int = Field(default=0, ge=0, le=MAX_QUANTITY)
     priority: int = Field(default=3, ge=1, le=4, description="1 (highest) to 4")
     planned_start: AwareDatetime | None = Field(default=None)
     planned_end: AwareDatetime | None = Field(default=None)
@@ -96,9 +103,9 @@ class WorkOrderUpdate(SQLModel):
     kind: WorkOrderKind | None = None
     product_code: str | None = Field(default=None, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
-    quantity_planned: int | None = Field(default=None, ge=0)
-    quantity_good: int | None = Field(default=None, ge=0)
-    quantity_scrap: int | None = Field(default=None, ge=0)
+    quantity_planned: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
+    quantity_good: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
+    quantity_scrap: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
     priority: int | None = Field(default=None, ge=1, le=4)
     planned_start: AwareDatetime | None = None
     planned_end: AwareDatetime | None = None
@@ -145,7 +152,9 @@ class WorkOrderLabor(SQLModel, table=True):
 class LaborCreate(SQLModel):
     worker: str = Field(min_length=1, max_length=200, description="worker name or badge id")
     hours: float = Field(gt=0, le=24)
-    rate_minor: int = Field(ge=0, description="hourly rate in minor units of the currency")
+    rate_minor: int = Field(
+        ge=0, le=MAX_MONEY_MINOR, description="hourly rate in minor units of the currency"
+    )
     currency: str | None = Field(
         default=None, min_length=3, max_length=3, schema_extra={"pattern": CURRENCY_PATTERN},
         description="must match the work order's currency (default: it)",
@@ -203,10 +212,10 @@ class SparePartBase(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=1000)
     location: str | None = Field(default=None, max_length=100, description="store / bin")
-    stock: int = Field(default=0, ge=0)
-    min_stock: int = Field(default=0, ge=0)
-    max_stock: int | None = Field(default=None, ge=0)
-    unit_price_minor: int = Field(default=0, ge=0, sa_type=BigInteger)
+    stock: int = Field(default=0, ge=0, le=MAX_QUANTITY)
+    min_stock: int = Field(default=0, ge=0, le=MAX_QUANTITY)
+    max_stock: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
+    unit_price_minor: int = Field(default=0, ge=0, le=MAX_MONEY_MINOR, sa_type=BigInteger)
     currency: str = _currency()
 
 
@@ -231,10 +240,10 @@ class SparePartUpdate(SQLModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=1000)
     location: str | None = Field(default=None, max_length=100)
-    stock: int | None = Field(default=None, ge=0)
-    min_stock: int | None = Field(default=None, ge=0)
-    max_stock: int | None = Field(default=None, ge=0)
-    unit_price_minor: int | None = Field(default=None, ge=0)
+    stock: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
+    min_stock: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
+    max_stock: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
+    unit_price_minor: int | None = Field(default=None, ge=0, le=MAX_MONEY_MINOR)
     currency: str | None = Field(
         default=None, min_length=3, max_length=3, schema_extra={"pattern": CURRENCY_PATTERN}
     )
