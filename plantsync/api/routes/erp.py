@@ -260,7 +260,7 @@ def connection_logs(
         connection_id=connection_id, status=status_, direction=direction,
         entity_type=entity_type, from_=from_, to=to,
     )  # fmt: skip
-    return sync_logs.list_logs(
+    return sync_logs.connection_logs(
         session=session, tenant_id=caller.tenant_id, filters=filters, limit=limit, cursor=cursor
     )
 

@@ -183,6 +183,24 @@ def list_logs(
     return Page(items=[log_public(r) for r in rows[:size]], next_cursor=next_cursor)
 
 
+def connection_logs(
+    *,
+    session: Session,
+    tenant_id: uuid.UUID,
+    filters: LogFilters,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[SyncLogPublic]:
+    """``list_logs`` of one connection; 404 when it is not the tenant's (archived ones count:
+    their logs stay readable)."""
+    conn = session.get(Connection, filters.connection_id) if filters.connection_id else None
+    if conn is None or conn.tenant_id != tenant_id:
+        raise NotFoundError("connection", filters.connection_id)
+    return list_logs(
+        session=session, tenant_id=tenant_id, filters=filters, limit=limit, cursor=cursor
+    )
+
+
 # --- schedule --------------------------------------------------------------------------------
 
 

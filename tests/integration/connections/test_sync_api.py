@@ -169,3 +169,15 @@ def test_delete_conflicts_while_running_and_keeps_logs(
     assert kept.status_code == 200 and kept.json()["status"] == "success"
     skipped = client.get(f"{LOGS}/{pending['id']}", headers=admin).json()
     assert skipped["status"] == "skipped" and "deleted" in skipped["message"]
+
+
+def test_another_tenants_connection_logs_are_not_found(
+    client: TestClient, db: Database, headers: Any, conn_id: str, admin: dict[str, str]
+) -> None:
+    assert client.get(f"{BASE}/{conn_id}/logs", headers=admin).status_code == 200
+    other = create_tenant(db, name="other-plant")
+    stranger = headers(Role.admin, tenant_id=other.id)
+    resp = client.get(f"{BASE}/{conn_id}/logs", headers=stranger)
+    assert resp.status_code == 404, resp.text
+    assert resp.json()["code"] == "not_found"
+    assert client.get(f"{BASE}/{uuid.uuid4()}/logs", headers=admin).status_code == 404
