@@ -49,6 +49,7 @@ A mark is opaque to callers: store ``mark.encode()`` (e.g. as a sync cursor) and
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -129,12 +130,14 @@ def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _sqlite_next(session: Session, name: str) -> int:
+def _sqlite_reserve(session: Session, name: str, count: int) -> int:
+    """Advances the counter ``name`` by ``count`` in one statement; returns the new top (the
+    numbers ``top - count + 1 .. top`` are the caller's)."""
     counter: Any = ChangeCounter
     stmt = (
         sqlite_insert(ChangeCounter)
-        .values(name=name, value=1)
-        .on_conflict_do_update(index_elements=["name"], set_={"value": counter.value + 1})
+        .values(name=name, value=count)
+        .on_conflict_do_update(index_elements=["name"], set_={"value": counter.value + count})
         .returning(counter.value)
     )
     return int(session.execute(stmt).scalar_one())
@@ -151,17 +154,43 @@ def stamp_change(
     On PostgreSQL the sequence number and transaction id are SQL expressions evaluated by the
     row's INSERT/UPDATE at flush (read them back after a flush); on SQLite they are set here.
     """
-    row.updated_at = clock.now()
-    row.origin_kind = origin.kind
-    row.origin_id = origin.id
-    row.origin_connection_id = origin.connection_id
-    if _is_postgres(session):
-        row.change_seq = CHANGE_SEQUENCE.next_value()  # type: ignore[assignment]
-        row.change_xid = _CURRENT_XID
-    else:
-        row.change_seq = _sqlite_next(session, str(type(row).__tablename__))
-        row.change_xid = 0
-    session.add(row)
+    stamp_changes(session, [row], origin, clock=clock)
+
+
+def stamp_changes(
+    session: Session,
+    rows: Sequence[ChangeTracked],
+    origin: ChangeOrigin,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+) -> None:
+    """``stamp_change`` for a chunk of rows at once (the rule lives here, for both).
+
+    On SQLite the counter of each table moves once for the whole chunk (one statement, not one
+    per row); the rows get consecutive numbers in the order given. On PostgreSQL every row
+    still draws ``nextval`` inside its own INSERT/UPDATE.
+    """
+    if not rows:
+        return
+    now = clock.now()
+    postgres = _is_postgres(session)
+    tables: dict[str, list[ChangeTracked]] = {}
+    for row in rows:
+        row.updated_at = now
+        row.origin_kind = origin.kind
+        row.origin_id = origin.id
+        row.origin_connection_id = origin.connection_id
+        if postgres:
+            row.change_seq = CHANGE_SEQUENCE.next_value()  # type: ignore[assignment]
+            row.change_xid = _CURRENT_XID
+        else:
+            tables.setdefault(str(type(row).__tablename__), []).append(row)
+    for name, group in tables.items():
+        first = _sqlite_reserve(session, name, len(group)) - len(group) + 1
+        for offset, row in enumerate(group):
+            row.change_seq = first + offset
+            row.change_xid = 0
+    session.add_all(rows)
 
 
 def _horizon(session: Session) -> int | None:
@@ -229,4 +258,4 @@ def _next_mark(
     return mark
 
 
-__all__ = ["ChangeMark", "ChangeOrigin", "changed_since", "stamp_change"]
+__all__ = ["ChangeMark", "ChangeOrigin", "changed_since", "stamp_change", "stamp_changes"]

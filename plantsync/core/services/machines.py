@@ -8,6 +8,7 @@ creates no outbound change.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -23,9 +24,10 @@ from plantsync.core.models.plant import (
     MachineStatus,
     MachineStatusChange,
     MachineUpdate,
+    Site,
 )
 from plantsync.core.paging import Page
-from plantsync.core.services.changes import ChangeOrigin, stamp_change
+from plantsync.core.services.changes import ChangeOrigin, stamp_change, stamp_changes
 from plantsync.core.services.machine_status import apply_machine_status
 from plantsync.core.services.plant_common import (
     BulkItemResult,
@@ -110,12 +112,27 @@ def _new_machine(
     site_id = resolve_site_ref(
         session=session, tenant_id=tenant_id, site_id=data.site_id, site_code=data.site_code
     )
+    machine = _build_machine(session, tenant_id, data, site_id, origin, clock)
+    stamp_change(session, machine, origin, clock=clock)
+    return machine
+
+
+def _build_machine(
+    session: Session,
+    tenant_id: uuid.UUID,
+    data: MachineCreate,
+    site_id: uuid.UUID | None,
+    origin: ChangeOrigin,
+    clock: Clock,
+) -> Machine:
+    """A new machine and the first interval of its status history, added to the session; the
+    caller stamps the change (``stamp_change``/``stamp_changes``)."""
     now = clock.now()
     values = data.model_dump(exclude={"site_id", "site_code"})
     machine = Machine(
         **values, tenant_id=tenant_id, site_id=site_id, status_since=now, created_at=now
     )
-    stamp_change(session, machine, origin, clock=clock)
+    session.add(machine)
     session.add(
         MachineStatusChange(
             tenant_id=tenant_id,
@@ -231,58 +248,110 @@ def upsert_machines(
     """Creates or updates machines matched by ``code``; one result per item, in order.
 
     Each item is a ``MachineCreate`` (or a dict of its fields). An existing machine gets only
-    the fields the item sets; ``status`` is applied through the status history. Items that fail
-    are reported and skipped; the rest are committed (see ``run_bulk``). The inbound sync calls
-    this with ``ChangeOrigin.inbound_sync(connection_id)``.
-    """
-    seen: set[str] = set()
+    the fields the item sets; ``status`` is applied through the status history; an item that
+    changes nothing is ``unchanged`` and not stamped. Items that fail are reported and skipped;
+    the rest are committed (see ``run_bulk``). The inbound sync calls this with
+    ``ChangeOrigin.inbound_sync(connection_id)``.
 
-    def handle(index: int, raw: Any) -> BulkItemResult:
+    The chunk is the unit of work: its existing machines and sites are loaded with one query
+    each, and the change sequence of its written machines is stamped at once.
+    """
+    bulk = _MachineChunk(session, tenant_id, origin, clock)
+    return run_bulk(
+        session, items, bulk.handle, key_field="code", prepare=bulk.prepare, finish=bulk.finish
+    )
+
+
+def _item_field(raw: Any, name: str) -> Any:
+    return raw.get(name) if isinstance(raw, dict) else getattr(raw, name, None)
+
+
+class _MachineChunk:
+    """State of one ``upsert_machines`` call: what the current chunk found and must stamp."""
+
+    def __init__(
+        self, session: Session, tenant_id: uuid.UUID, origin: ChangeOrigin, clock: Clock
+    ) -> None:
+        self.session, self.tenant_id, self.origin, self.clock = session, tenant_id, origin, clock
+        self.first_index: dict[str, int] = {}  # code -> the item that claimed it first
+        self.machines: dict[str, Machine] = {}
+        self.sites: dict[str, Site] = {}
+        self.pending: list[Machine] = []
+
+    def prepare(self, chunk: Sequence[Any]) -> None:
+        self.pending = []
+        codes = {c for c in (_item_field(r, "code") for r in chunk) if isinstance(c, str)}
+        site_codes = {
+            c for c in (_item_field(r, "site_code") for r in chunk) if isinstance(c, str) and c
+        }
+        m: Any = Machine
+        self.machines = {
+            row.code: row
+            for row in self.session.execute(
+                select(Machine).where(m.tenant_id == self.tenant_id, m.code.in_(sorted(codes)))
+            ).scalars()
+        }
+        site: Any = Site
+        self.sites = {
+            row.code: row
+            for row in self.session.execute(
+                select(Site).where(site.tenant_id == self.tenant_id, site.code.in_(sorted(site_codes)))
+            ).scalars()
+        } if site_codes else {}  # fmt: skip
+
+    def finish(self) -> None:
+        stamp_changes(self.session, self.pending, self.origin, clock=self.clock)
+        self.pending = []
+
+    def handle(self, index: int, raw: Any) -> BulkItemResult:
         data: MachineCreate = validate_item(MachineCreate, raw)
-        if data.code in seen:
+        if self.first_index.setdefault(data.code, index) != index:
             raise ValidationError.single("code", f"{data.code!r} appears twice in this request")
-        seen.add(data.code)
-        existing = find_machine_by_code(session=session, tenant_id=tenant_id, code=data.code)
-        if existing is None:
-            created = _new_machine(
-                session=session, tenant_id=tenant_id, data=data, origin=origin, clock=clock
-            )
-            return BulkItemResult(
-                index=index, key=data.code, outcome=BulkOutcome.created, id=created.id
-            )
-        changed = _upsert_existing(session, tenant_id, existing, data, origin, clock)
+        # The chunk's rows are loaded; a query here must not flush half-built rows.
+        with self.session.no_autoflush:
+            existing = self.machines.get(data.code)
+            if existing is None:
+                site_id = self._site_id(data.site_id, data.site_code)
+                created = _build_machine(
+                    self.session, self.tenant_id, data, site_id, self.origin, self.clock
+                )
+                self.pending.append(created)
+                return BulkItemResult(
+                    index=index, key=data.code, outcome=BulkOutcome.created, id=created.id
+                )
+            changed = self._update(existing, data)
         outcome = BulkOutcome.updated if changed else BulkOutcome.unchanged
         return BulkItemResult(index=index, key=data.code, outcome=outcome, id=existing.id)
 
-    return run_bulk(session, items, handle, key_field="code")
-
-
-def _upsert_existing(
-    session: Session,
-    tenant_id: uuid.UUID,
-    machine: Machine,
-    data: MachineCreate,
-    origin: ChangeOrigin,
-    clock: Clock,
-) -> bool:
-    raw = data.model_dump(exclude_unset=True, exclude={"code"})
-    status = raw.pop("status", None)
-    values = _update_values(session, tenant_id, machine, raw)
-    diff = changed_fields(machine, values)
-    status_changed = status is not None and status != machine.status
-    if diff:
-        apply_values(machine, diff)
-        stamp_change(session, machine, origin, clock=clock)
-    if status_changed:
-        apply_machine_status(
-            session=session,
-            machine=machine,
-            status=status,
-            at=clock.now(),
-            origin=origin,
-            clock=clock,
+    def _site_id(self, site_id: uuid.UUID | None, site_code: str | None) -> uuid.UUID | None:
+        if site_id is None and site_code:
+            found = self.sites.get(site_code)
+            if found is None:
+                raise ValidationError.single("site_code", f"no site with code {site_code!r}")
+            return found.id
+        return resolve_site_ref(
+            session=self.session, tenant_id=self.tenant_id, site_id=site_id, site_code=site_code
         )
-    return bool(diff) or status_changed
+
+    def _update(self, machine: Machine, data: MachineCreate) -> bool:
+        raw = data.model_dump(exclude_unset=True, exclude={"code"})
+        status = raw.pop("status", None)
+        if "site_id" in raw or "site_code" in raw:
+            raw["site_id"] = self._site_id(raw.get("site_id"), raw.pop("site_code", None))
+        values = _update_values(self.session, self.tenant_id, machine, raw)
+        diff = changed_fields(machine, values)
+        status_changed = status is not None and status != machine.status
+        if diff:
+            apply_values(machine, diff)
+        if status_changed:
+            # Stamps the machine itself (with the status history).
+            apply_machine_status(
+                session=self.session, machine=machine, status=status, at=self.clock.now(),
+                origin=self.origin, clock=self.clock,
+            )  # fmt: skip
+        elif diff:
+            self.pending.append(machine)
+        return bool(diff) or status_changed
 
 
 __all__ = [

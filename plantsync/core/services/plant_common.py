@@ -5,7 +5,7 @@ results, savepoints)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -175,10 +175,25 @@ def check_bulk_size(items: Sequence[Any]) -> None:
 
 
 ItemHandler = Callable[[int, Any], BulkItemResult]
+#: Called with a chunk's items before they run (e.g. to load their existing rows in one query).
+ChunkPrepare = Callable[[Sequence[Any]], None]
+#: Called after the items of a chunk (or of a replayed item) ran, before the flush (e.g. to
+#: stamp the change sequence of the chunk's written rows at once).
+ChunkFinish = Callable[[], None]
+
+
+def _noop(*_: Any) -> None:
+    return None
 
 
 def run_bulk(
-    session: Session, items: Sequence[Any], handle: ItemHandler, *, key_field: str | None = None
+    session: Session,
+    items: Sequence[Any],
+    handle: ItemHandler,
+    *,
+    key_field: str | None = None,
+    prepare: ChunkPrepare | None = None,
+    finish: ChunkFinish | None = None,
 ) -> BulkResult:
     """Applies ``handle(index, item)`` to every item and commits what succeeded, chunk by chunk.
 
@@ -187,12 +202,16 @@ def run_bulk(
     when the database refuses a chunk (e.g. a concurrent insert of the same key) the chunk is
     replayed item by item, each in its own savepoint, so only the offending item fails.
     ``key_field`` names the item field reported as ``key`` when an item fails validation.
+    ``prepare(chunk_items)`` runs before a chunk (and again before its replay); ``finish()``
+    runs inside the savepoint after the chunk's (or the replayed item's) handlers, before the
+    flush.
     """
     check_bulk_size(items)
+    hooks = (prepare or _noop, finish or _noop)
     results: list[BulkItemResult] = []
     for start in range(0, len(items), _CHUNK):
         chunk = list(enumerate(items[start : start + _CHUNK], start=start))
-        results.extend(_run_chunk(session, chunk, handle, key_field))
+        results.extend(_run_chunk(session, chunk, handle, key_field, hooks))
         # Commit per chunk: a 10,000-item request never holds SQLite's single write lock for
         # long, so andon calls and other short writes get their turn in between (the
         # database's write gate serves waiting writers first come, first served).
@@ -208,21 +227,29 @@ def run_bulk(
 
 
 def _run_chunk(
-    session: Session, chunk: Iterable[tuple[int, Any]], handle: ItemHandler, key_field: str | None
+    session: Session,
+    chunk: list[tuple[int, Any]],
+    handle: ItemHandler,
+    key_field: str | None,
+    hooks: tuple[ChunkPrepare, ChunkFinish],
 ) -> list[BulkItemResult]:
-    chunk = list(chunk)
+    prepare, finish = hooks
     try:
+        prepare([item for _, item in chunk])
         with session.begin_nested():
             results = [_guarded(handle, i, item, key_field) for i, item in chunk]
+            finish()
             session.flush()
         return results
     except IntegrityError:
         pass
+    prepare([item for _, item in chunk])
     out = []
     for i, item in chunk:
         try:
             with session.begin_nested():
                 result = _guarded(handle, i, item, key_field)
+                finish()
                 session.flush()
         except IntegrityError:
             key = item.get(key_field) if key_field and isinstance(item, dict) else None

@@ -120,8 +120,10 @@ def _new_work_order(
     data: WorkOrderCreate,
     origin: ChangeOrigin,
     clock: Clock,
+    *,
+    known_new: bool = False,
 ) -> WorkOrder:
-    if find_work_order(session=session, tenant_id=tenant_id, number=data.number):
+    if not known_new and find_work_order(session=session, tenant_id=tenant_id, number=data.number):
         raise ConflictError(f"A work order {data.number!r} already exists")
     refs = _refs(session, tenant_id, data.model_dump(exclude_unset=True))
     _check_dates(data.planned_start, data.planned_end)
@@ -421,16 +423,28 @@ def upsert_work_orders(
     """Creates or updates work orders matched by ``number``; one result per item (see
     ``run_bulk``: not all-or-nothing). Existing orders get only the fields an item sets; a
     status change must be a legal transition unless the origin is an inbound sync."""
-    seen: set[str] = set()
+    first_index: dict[str, int] = {}  # number -> the item that claimed it first
+    existing: dict[str, WorkOrder] = {}
+
+    def prepare(chunk: Any) -> None:
+        # The chunk's existing orders in one query instead of one lookup per item.
+        w: Any = WorkOrder
+        numbers = sorted({n for n in (_number_of(r) for r in chunk) if n})
+        existing.clear()
+        existing.update({
+            wo.number: wo
+            for wo in session.execute(
+                select(WorkOrder).where(w.tenant_id == tenant_id, w.number.in_(numbers))
+            ).scalars()
+        })  # fmt: skip
 
     def handle(index: int, raw: Any) -> BulkItemResult:
         data: WorkOrderCreate = validate_item(WorkOrderCreate, raw)
-        if data.number in seen:
+        if first_index.setdefault(data.number, index) != index:
             raise ValidationError.single("number", f"{data.number!r} appears twice in this request")
-        seen.add(data.number)
-        wo = find_work_order(session=session, tenant_id=tenant_id, number=data.number)
+        wo = existing.get(data.number)
         if wo is None:
-            created = _new_work_order(session, tenant_id, data, origin, clock)
+            created = _new_work_order(session, tenant_id, data, origin, clock, known_new=True)
             return BulkItemResult(
                 index=index, key=data.number, outcome=BulkOutcome.created, id=created.id
             )
@@ -447,4 +461,9 @@ def upsert_work_orders(
         outcome = BulkOutcome.updated if changed else BulkOutcome.unchanged
         return BulkItemResult(index=index, key=data.number, outcome=outcome, id=wo.id)
 
-    return run_bulk(session, items, handle, key_field="number")
+    return run_bulk(session, items, handle, key_field="number", prepare=prepare)
+
+
+def _number_of(raw: Any) -> str | None:
+    value = raw.get("number") if isinstance(raw, dict) else getattr(raw, "number", None)
+    return value if isinstance(value, str) else None

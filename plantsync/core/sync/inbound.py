@@ -114,12 +114,16 @@ def _hash(record: ERPRecord) -> str:
 
 
 def plan(session: Session, ctx: RunContext, records: Sequence[ERPRecord]) -> list[InboundItem]:
-    """What each record would do (mapping failures are recorded on ``ctx`` and left out)."""
+    """What each record would do (mapping failures are recorded on ``ctx`` and left out).
+
+    The slice's links, linked rows and rows matching by natural key are each read with one
+    query for the whole slice."""
     by_key = links.by_erp_key(session, ctx.connection_id, ctx.entity, [r.key for r in records])
     sites = links.site_codes(session, ctx.tenant_id)
     machine_codes = (
         _machine_codes(session, ctx, records) if ctx.entity is EntityType.work_order else {}
     )
+    local_rows = _rows_by_id(session, ctx, [link.local_id for link in by_key.values()])
     out = []
     for record in records:
         link = by_key.get(record.key)
@@ -129,23 +133,25 @@ def plan(session: Session, ctx: RunContext, records: Sequence[ERPRecord]) -> lis
                 InboundItem(record.key, "unchanged", digest, link=link, local_id=link.local_id)
             )
             continue
+        local = local_rows.get(link.local_id) if link is not None else None
         try:
-            out.append(_plan_record(session, ctx, record, digest, link, sites, machine_codes))
+            out.append(_plan_record(ctx, record, digest, link, local, sites, machine_codes))
         except RecordMappingError as exc:
             ctx.fail_record(exc.code, exc.message, erp_key=record.key)
+    _match_natural_keys(session, ctx, [i for i in out if i.action == "create"])
     return out
 
 
 def _plan_record(
-    session: Session,
     ctx: RunContext,
     record: ERPRecord,
     digest: str,
     link: ExternalLink | None,
+    local: Any,
     sites: set[str],
     machine_codes: dict[str, str],
 ) -> InboundItem:
-    local = _local_row(session, ctx, link)
+    """The item of one record; ``create`` until ``_match_natural_keys`` finds its row."""
     if record.deleted and (not record.fields or local is not None):
         if local is None:
             return InboundItem(record.key, "unknown_deleted", digest, link=link)
@@ -157,27 +163,62 @@ def _plan_record(
         item = machine_item(canonical, erp_key=record.key, known_sites=sites)
         if record.deleted:
             item["is_active"] = False
-        natural = "code"
     else:
         item = work_order_item(
             canonical, erp_key=record.key, machine_codes=machine_codes, known_sites=sites
         )
         if record.deleted:
             item["status"] = "cancelled"
-        natural = "number"
     if local is not None:
-        item["@rename_from"] = getattr(local, natural)
+        item["@rename_from"] = getattr(local, _natural(ctx))
         return InboundItem(record.key, "update", digest, item, link, local.id)
-    existing = _by_natural_key(session, ctx, item[natural])
-    action = "update" if existing is not None else "create"
-    return InboundItem(record.key, action, digest, item, link, existing.id if existing else None)
+    return InboundItem(record.key, "create", digest, item, link)
+
+
+def _match_natural_keys(session: Session, ctx: RunContext, items: Sequence[InboundItem]) -> None:
+    """Unlinked records whose natural key exists locally update that row (one query)."""
+    natural = _natural(ctx)
+    found = _rows_by_natural_key(session, ctx, [i.item[natural] for i in items])
+    for item in items:
+        row = found.get(item.item[natural])
+        if row is not None:
+            item.action, item.local_id = "update", row.id
+
+
+def _natural(ctx: RunContext) -> str:
+    return "code" if ctx.entity is EntityType.machine else "number"
+
+
+def _model(ctx: RunContext) -> Any:
+    return Machine if ctx.entity is EntityType.machine else WorkOrder
+
+
+def _rows_by_id(session: Session, ctx: RunContext, ids: Sequence[Any]) -> dict[Any, Any]:
+    if not ids:
+        return {}
+    model = _model(ctx)
+    rows = session.execute(select(model).where(model.id.in_(sorted(set(ids))))).scalars()
+    return {row.id: row for row in rows}
+
+
+def _rows_by_natural_key(
+    session: Session, ctx: RunContext, values: Sequence[Any]
+) -> dict[Any, Any]:
+    wanted = sorted({v for v in values if isinstance(v, str)})
+    if not wanted:
+        return {}
+    model = _model(ctx)
+    column = getattr(model, _natural(ctx))
+    rows = session.execute(
+        select(model).where(model.tenant_id == ctx.tenant_id, column.in_(wanted))
+    ).scalars()
+    return {getattr(row, _natural(ctx)): row for row in rows}
 
 
 def _local_row(session: Session, ctx: RunContext, link: ExternalLink | None) -> Any:
     if link is None:
         return None
-    model = Machine if ctx.entity is EntityType.machine else WorkOrder
-    return session.get(model, link.local_id)
+    return session.get(_model(ctx), link.local_id)
 
 
 def _by_natural_key(session: Session, ctx: RunContext, value: str) -> Any:
@@ -225,6 +266,7 @@ def apply(ctx: RunContext, items: Sequence[InboundItem]) -> None:
             session=session, tenant_id=ctx.tenant_id, items=payload, origin=origin, clock=ctx.clock
         )
     with ctx.database.write_session() as session:
+        done: list[tuple[InboundItem, Any]] = []
         for item, outcome in zip(todo, result.results, strict=True):
             if outcome.outcome == BulkOutcome.failed or outcome.id is None:
                 detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in outcome.errors.items())
@@ -235,7 +277,7 @@ def apply(ctx: RunContext, items: Sequence[InboundItem]) -> None:
                     erp_key=item.erp_key,
                 )
                 continue
-            _link(session, ctx, item, outcome.id)
+            done.append((item, outcome.id))
             if outcome.outcome == BulkOutcome.unchanged:
                 ctx.counts.skipped += 1
             else:
@@ -244,6 +286,7 @@ def apply(ctx: RunContext, items: Sequence[InboundItem]) -> None:
                     ctx.counts.created += 1
                 else:
                     ctx.counts.updated += 1
+        _link_all(session, ctx, done)
 
 
 def _renames(
@@ -267,27 +310,37 @@ def _renames(
     session.flush()
 
 
-def _link(session: Session, ctx: RunContext, item: InboundItem, local_id: Any) -> None:
+def _link_all(session: Session, ctx: RunContext, done: Sequence[tuple[InboundItem, Any]]) -> None:
+    """Stores the link (ERP key, hash) of each written record of the slice: the slice's links
+    are read with one query by local id and one by ERP key, and written with one flush.
+
+    ``done`` holds each ERP key once (``dedupe`` runs before ``plan``). A key whose link
+    belongs to another local record moved: that old link loses the key (state ``deleted``)."""
+    if not done:
+        return
     now = ctx.now()
-    link = item.link
-    if link is None or link.local_id != local_id:
-        link = links.by_local(session, ctx.connection_id, ctx.entity, [local_id]).get(local_id)
-        stale = links.by_erp_key(session, ctx.connection_id, ctx.entity, [item.erp_key]).get(
-            item.erp_key
-        )
-        if stale is not None and stale is not link:
-            stale.erp_key = None  # the ERP key moved to another local record
-            stale.state = LinkState.deleted
-            session.flush()
-    else:
-        link = session.merge(link)
-    links.put(
-        session, link, tenant_id=ctx.tenant_id, connection_id=ctx.connection_id,
-        entity=ctx.entity, local_id=local_id, now=now, erp_key=item.erp_key,
-        state=LinkState.deleted if item.action == "deactivate" else LinkState.linked,
-        sent_hash=item.hash, last_direction=Direction.inbound, last_log_id=ctx.log_id,
-        error=None, last_synced_at=now,
-    )  # fmt: skip
+    conn, entity = ctx.connection_id, ctx.entity
+    current = links.by_local(session, conn, entity, [local_id for _, local_id in done])
+    moved = [(i, lid) for i, lid in done if i.link is None or i.link.local_id != lid]
+    holders = links.by_erp_key(session, conn, entity, [i.erp_key for i, _ in moved])
+    stale = [
+        holders[i.erp_key]
+        for i, lid in moved
+        if i.erp_key in holders and holders[i.erp_key] is not current.get(lid)
+    ]
+    for link in stale:
+        link.erp_key = None  # the ERP key moved to another local record
+        link.state = LinkState.deleted
+    if stale:
+        session.flush()  # free the keys before the links below take them
+    for item, local_id in done:
+        current[local_id] = links.put(
+            session, current.get(local_id), tenant_id=ctx.tenant_id, connection_id=conn,
+            entity=entity, local_id=local_id, now=now, erp_key=item.erp_key,
+            state=LinkState.deleted if item.action == "deactivate" else LinkState.linked,
+            sent_hash=item.hash, last_direction=Direction.inbound, last_log_id=ctx.log_id,
+            error=None, last_synced_at=now,
+        )  # fmt: skip
     session.flush()
 
 
