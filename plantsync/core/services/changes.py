@@ -48,6 +48,7 @@ A mark is opaque to callers: store ``mark.encode()`` (e.g. as a sync cursor) and
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
+from plantsync.core.db import Database
 from plantsync.core.models.change import CHANGE_SEQUENCE, ChangeCounter, ChangeTracked, OriginKind
 from plantsync.core.paging import check_limit, keyset_after
 from plantsync.core.principal import Principal, PrincipalKind
@@ -193,13 +195,38 @@ def stamp_changes(
     session.add_all(rows)
 
 
+_XMAX = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+_XMIN = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+
+
+def await_horizon(database: Database, *, timeout_s: float) -> bool:
+    """PostgreSQL: waits (bounded) until every transaction open now has ended, so that the
+    feed includes everything committed before this call. True when it did; SQLite: at once.
+
+    The feed hands out only changes below the oldest open transaction of the cluster (see
+    the module docstring); without this wait a change committed a moment ago, while an
+    unrelated transaction was open, would only be handed out by a later read.
+    """
+    if database.is_sqlite:
+        return True
+    with database.read_session() as session:
+        target = int(session.execute(_XMAX).scalar_one())
+    deadline = time.monotonic() + timeout_s
+    pause = 0.02
+    while True:
+        with database.read_session() as session:
+            if int(session.execute(_XMIN).scalar_one()) >= target:
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(pause)  # another process's transaction: nothing to wait on but time
+        pause = min(0.5, pause * 2)
+
+
 def _horizon(session: Session) -> int | None:
     if not _is_postgres(session):
         return None
-    value = session.execute(
-        text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-    ).scalar_one()
-    return int(value)
+    return int(session.execute(_XMIN).scalar_one())
 
 
 def changed_since(

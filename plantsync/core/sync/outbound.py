@@ -23,13 +23,11 @@ ERP key is sent as a cancellation of that key plus a new record.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from plantsync.connectors.base import Direction, PushRecord, PushResult, Reconcile
@@ -39,7 +37,7 @@ from plantsync.core.models.integration import (
     SyncCursor,
     SyncTrigger,
 )
-from plantsync.core.services.changes import ChangeMark, changed_since
+from plantsync.core.services.changes import ChangeMark, await_horizon, changed_since
 from plantsync.core.sync import links, references
 from plantsync.core.sync.context import RunContext
 from plantsync.core.sync.hashing import record_hash
@@ -50,8 +48,6 @@ from plantsync.mappings.engine import RecordMappingError, to_erp
 
 PAGE = 500
 SETTLE_TIMEOUT_S = 10.0
-_XMAX = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
-_XMIN = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 BATCH = 100
 
 
@@ -354,27 +350,9 @@ def run(ctx: RunContext) -> tuple[bool, str]:
 
 
 def await_settled(ctx: RunContext, timeout_s: float = SETTLE_TIMEOUT_S) -> bool:
-    """PostgreSQL: waits (bounded) until every transaction that was open when the run started
-    has ended, so the change feed includes everything committed before the run began.
-
-    The feed hands out only changes below the oldest open transaction of the cluster (see
-    ``services/changes.py``); without this wait a change committed a moment before the run,
-    while an unrelated transaction was open, would wait for the next run. SQLite: no wait.
-    """
-    if ctx.database.engine.dialect.name != "postgresql":
-        return True
-    with ctx.database.read_session() as session:
-        target = int(session.execute(_XMAX).scalar_one())
-    deadline = time.monotonic() + timeout_s
-    pause = 0.02
-    while True:
-        with ctx.database.read_session() as session:
-            if int(session.execute(_XMIN).scalar_one()) >= target:
-                return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(pause)  # another process's transaction: nothing to wait on but time
-        pause = min(0.5, pause * 2)
+    """Waits (bounded) until every transaction open when the run started has ended, so the
+    change feed includes everything committed before the run began (``await_horizon``)."""
+    return await_horizon(ctx.database, timeout_s=timeout_s)
 
 
 def _process_ids(ctx: RunContext, ids: Sequence[uuid.UUID], done: set[uuid.UUID]) -> None:

@@ -13,7 +13,7 @@ from plantsync.core.models import Tenant
 from plantsync.core.models.plant import Machine, MachineStatus
 from plantsync.core.models.production import ProductionRun
 from plantsync.core.principal import Role
-from plantsync.core.services.changes import changed_since
+from plantsync.core.services.changes import await_horizon, changed_since
 from tests.factories import create_tenant
 from tests.integration.production.helpers import make_downtime, make_machine, make_site
 
@@ -103,6 +103,8 @@ def test_run_lifecycle_counts_and_change_stamp(
         == 409
     )
 
+    # The feed waits for transactions open elsewhere on the server (other processes' tests).
+    assert await_horizon(db, timeout_s=30)
     with db.read_session() as s:
         rows, _mark = changed_since(session=s, model=ProductionRun, tenant_id=tenant.id, after=None)
         assert [str(r.id) for r in rows] == [run_id]

@@ -11,8 +11,8 @@ from sqlmodel import select
 from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.models.integration import ExternalLink, SyncLog, SyncStatus
 from plantsync.core.models.plant import Machine
+from plantsync.core.services import changes
 from plantsync.core.services.changes import stamp_change
-from plantsync.core.sync import outbound
 from plantsync.core.sync.engine import bind_connector_factory, dry_run
 from tests.conftest import CliRunner
 from tests.integration.sync.conftest import MACHINES, Hub, fast_factory
@@ -105,7 +105,7 @@ def test_dry_run_waits_for_transactions_open_when_it_starts(
         if other_tx.is_active:
             other_tx.commit()
 
-    monkeypatch.setattr(outbound.time, "sleep", pause)
+    monkeypatch.setattr(changes.time, "sleep", pause)
     try:
         report = dry_run(database=hub.db, tenant_id=hub.tenant.id, connection=conn.id,
                          direction=Direction.outbound, entity_type=EntityType.work_order,
