@@ -58,6 +58,7 @@ class RunContext:
     entity_id: str | None = None
     trigger: SyncTrigger = SyncTrigger.manual
     clock: Clock = SYSTEM_CLOCK
+    lease_seconds: float = runs.DEFAULT_LEASE_SECONDS  # the hub's sync_lease_seconds
     dry: bool = False
     secrets: list[str] = field(default_factory=list)
     counts: Counts = field(default_factory=Counts)
@@ -129,6 +130,7 @@ class RunContext:
                 self.log_id,
                 session=session,
                 worker_id=self.worker_id or "",
+                lease_seconds=self.lease_seconds,
                 clock=self.clock,
                 progress=progress,
                 counts=self.counts.frozen(),

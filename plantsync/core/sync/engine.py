@@ -136,6 +136,7 @@ def _context(
         provider_mapping=mapping,
         connector=_build_connector(config),
         secrets=secrets,
+        lease_seconds=settings.sync_lease_seconds,
         **extra,
     )
 
