@@ -27,7 +27,7 @@ from concurrent.futures import wait as wait_futures
 
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.db import Database
-from plantsync.core.models.integration import Connection, SyncLog, SyncStatus
+from plantsync.core.models.integration import SyncLog, SyncStatus
 from plantsync.core.sync import bind_database, runs
 from plantsync.errors import ConflictError, PlantSyncError
 
@@ -68,18 +68,6 @@ def default_worker_id(prefix: str = "executor") -> str:
     return f"{prefix}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _warn_insecure(database: Database, log_id: uuid.UUID) -> None:
-    with database.read_session() as session:
-        sync_log = session.get(SyncLog, log_id)
-        conn = session.get(Connection, sync_log.connection_id) if sync_log else None
-    if conn is not None and not conn.tls_verify:
-        log.warning(
-            "connection %s (%s): TLS certificate verification is disabled for this run",
-            conn.name,
-            conn.id,
-        )
-
-
 def _describe(exc: Exception) -> str:
     text = exc.message if isinstance(exc, PlantSyncError) else f"{type(exc).__name__}: {exc}"
     return f"The sync engine stopped with an error: {text}"
@@ -94,7 +82,6 @@ def execute_claimed(
     clock: Clock = SYSTEM_CLOCK,
 ) -> SyncLog:
     """Runs one claimed log to its end and returns it closed (see the module docstring)."""
-    _warn_insecure(database, log_id)
     failure: str | None = ENGINE_MISSING if runner is None else None
     if runner is not None:
         try:
