@@ -77,7 +77,10 @@ def build_client(config: ConnectorConfig, *, auth: httpx.Auth | None = None) -> 
         base_url=config.base_url.rstrip("/") + "/",
         timeout=httpx.Timeout(config.timeout_s, connect=min(10.0, config.timeout_s)),
         verify=ssl_context(
-            config.tls.ca_bundle_pem, verify=config.tls.verify, provider=config.provider
+            config.tls.ca_bundle_pem,
+            verify=config.tls.verify,
+            provider=config.provider,
+            connection=str(config.connection_id),
         ),
         auth=auth,
         follow_redirects=False,
@@ -85,13 +88,16 @@ def build_client(config: ConnectorConfig, *, auth: httpx.Auth | None = None) -> 
 
 
 def ssl_context(
-    ca_bundle_pem: str | None, *, verify: bool = True, provider: str = ""
+    ca_bundle_pem: str | None, *, verify: bool = True, provider: str = "", connection: str = ""
 ) -> ssl.SSLContext | bool:
-    """The TLS trust: system CAs plus the bundle, or False (logged as a warning) when disabled."""
+    """The TLS trust: system CAs plus the bundle, or False when disabled — logged as a warning
+    each time a client is built (so once per run and per connection test)."""
     if not verify:
         log.warning(
-            "TLS verification is DISABLED for a %s connection: use this only for test systems",
-            provider or "ERP",
+            "TLS verification is DISABLED for %s connection %s: use this only for test systems "
+            "and give the connection the ERP's CA bundle (tls.ca_bundle_pem) instead",
+            provider or "an ERP",
+            connection or "(unsaved)",
         )
         return False
     ctx = ssl.create_default_context()

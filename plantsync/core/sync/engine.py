@@ -164,13 +164,6 @@ def run_sync(log_id: uuid.UUID, *, clock: Clock = SYSTEM_CLOCK) -> None:
             clock,
         )
         return
-    if not connection.tls_verify:
-        log.warning(
-            "connection %s (%s): TLS certificate verification is disabled; install the ERP's "
-            "CA bundle instead",
-            connection.name,
-            connection.id,
-        )
     ctx: RunContext | None = None
     try:
         ctx = _context(
