@@ -61,6 +61,18 @@ class EntitySupport:
         return f"{self.direction.value}:{self.entity.value}"
 
 
+ENTITY_MATRIX: frozenset[EntitySupport] = frozenset(
+    {
+        EntitySupport(EntityType.work_order, Direction.outbound),
+        EntitySupport(EntityType.production_data, Direction.outbound),
+        EntitySupport(EntityType.downtime, Direction.outbound),
+        EntitySupport(EntityType.machine, Direction.inbound),
+        EntitySupport(EntityType.work_order, Direction.inbound),
+    }
+)
+"""Everything PlantSync can sync (DESIGN.md's entity matrix); a connector supports a subset."""
+
+
 class Reconcile(StrEnum):
     """How a create whose answer was lost is reconciled (declared per entity in the mapping)."""
 

@@ -19,12 +19,12 @@ import httpx
 from pydantic import ValidationError as PydanticValidationError
 
 from plantsync.connectors.base import (
+    ENTITY_MATRIX,
     ConnectionTestResult,
     Connector,
     ConnectorConfig,
     Cursor,
     Direction,
-    EntitySupport,
     EntityType,
     ERPRecord,
     Page,
@@ -82,15 +82,7 @@ class DynamicsConnector(Connector):
     provider = "dynamics"
     display_name = "Dynamics 365"
     auth_model = DynamicsAuthConfig
-    supports = frozenset(
-        {
-            EntitySupport(EntityType.machine, Direction.inbound),
-            EntitySupport(EntityType.work_order, Direction.inbound),
-            EntitySupport(EntityType.work_order, Direction.outbound),
-            EntitySupport(EntityType.downtime, Direction.outbound),
-            EntitySupport(EntityType.production_data, Direction.outbound),
-        }
-    )
+    supports = ENTITY_MATRIX
 
     def __init__(
         self,

@@ -24,12 +24,12 @@ import httpx
 from typing_extensions import override
 
 from plantsync.connectors.base import (
+    ENTITY_MATRIX,
     ConnectionTestResult,
     Connector,
     ConnectorConfig,
     Cursor,
     Direction,
-    EntitySupport,
     EntityType,
     ERPRecord,
     Page,
@@ -70,15 +70,7 @@ class OracleConnector(Connector):
     provider = "oracle"
     display_name = "Oracle"
     auth_model = OracleAuthConfig
-    supports = frozenset(
-        {
-            EntitySupport(EntityType.machine, Direction.inbound),
-            EntitySupport(EntityType.work_order, Direction.inbound),
-            EntitySupport(EntityType.work_order, Direction.outbound),
-            EntitySupport(EntityType.downtime, Direction.outbound),
-            EntitySupport(EntityType.production_data, Direction.outbound),
-        }
-    )
+    supports = ENTITY_MATRIX
     default_batch_size: ClassVar[int] = 100
 
     def __init__(self, config: ConnectorConfig, *, client: httpx.Client | None = None) -> None:

@@ -30,6 +30,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from plantsync.connectors.base import (
+    ENTITY_MATRIX,
     ConnectionTestResult,
     Connector,
     ConnectorConfig,
@@ -80,15 +81,7 @@ class SapConnector(Connector):
     provider: ClassVar[str] = "sap"
     display_name: ClassVar[str] = "SAP"
     auth_model: ClassVar[type[BaseModel]] = SapAuthConfig
-    supports: ClassVar[frozenset[EntitySupport]] = frozenset(
-        {
-            EntitySupport(EntityType.machine, Direction.inbound),
-            EntitySupport(EntityType.work_order, Direction.inbound),
-            EntitySupport(EntityType.work_order, Direction.outbound),
-            EntitySupport(EntityType.downtime, Direction.outbound),
-            EntitySupport(EntityType.production_data, Direction.outbound),
-        }
-    )
+    supports: ClassVar[frozenset[EntitySupport]] = ENTITY_MATRIX
 
     def __init__(
         self,

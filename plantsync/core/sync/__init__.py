@@ -13,19 +13,11 @@ import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from plantsync.connectors.base import Connector, Direction, EntitySupport, EntityType
+from plantsync.connectors.base import ENTITY_MATRIX, Connector, Direction, EntitySupport, EntityType
 from plantsync.core.db import Database
 from plantsync.errors import BadRequestError, ValidationError
 
-SYNC_MATRIX: frozenset[EntitySupport] = frozenset(
-    {
-        EntitySupport(EntityType.work_order, Direction.outbound),
-        EntitySupport(EntityType.production_data, Direction.outbound),
-        EntitySupport(EntityType.downtime, Direction.outbound),
-        EntitySupport(EntityType.machine, Direction.inbound),
-        EntitySupport(EntityType.work_order, Direction.inbound),
-    }
-)
+SYNC_MATRIX: frozenset[EntitySupport] = ENTITY_MATRIX  # defined with the connector interface
 
 
 def known_providers() -> list[str]:
