@@ -2,10 +2,12 @@
 
 - Service root ``{base_url}/sap/opu/odata/sap/{SERVICE}/``; basic auth; ``sap-client`` on every
   request when the connection names one.
-- CSRF: a token is fetched (``x-csrf-token: Fetch`` on a GET, with the session cookies the
-  client keeps) before the first modifying request or ``$batch`` of a service; when the server
-  answers 403 "CSRF token validation failed" (the session expired), it is fetched again and
-  the request retried once.
+- CSRF: one token per session. The Gateway checks it against the session's cookies (the
+  security session, or the ``sap-XSRF_<SID>_<client>`` cookie), not per service, so the token
+  is asked for with the first ``$metadata`` read (``x-csrf-token: Fetch``, as SAPUI5 does) and
+  used for every modifying request and ``$batch`` of the connection; only when none arrived is
+  it fetched from the service document. When the server answers 403 "CSRF token validation
+  failed" (the session expired), it is fetched again and the request retried once.
 - Paging: ``__next`` (server-driven, ``$skiptoken``) followed to the end, else ``$top``/``$skip``;
   the rows read are checked against ``$inlinecount`` so a silently truncated pull fails loudly.
 - ``classify_sap_response``: one function turns an answer into our typed errors, with SAP's own
@@ -152,7 +154,7 @@ class SapClient:
         self._sleep = sleep
         token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         self._auth_header = f"Basic {token}"
-        self._csrf: dict[str, str] = {}
+        self._csrf: str | None = None  # one per session, for every service
         self._models: dict[str, ServiceModel] = {}
 
     # --- URLs and plain requests -----------------------------------------------------------
@@ -206,12 +208,18 @@ class SapClient:
         )
 
     def metadata(self, service: str) -> ServiceModel:
-        """The service's ``$metadata`` model, fetched once per client and parsed once."""
+        """The service's ``$metadata`` model, fetched once per client and parsed once.
+
+        The read also asks for the session's CSRF token (kept when the server sends one), so
+        a push needs no separate token request.
+        """
         model = self._models.get(service)
         if model is None:
-            response = self.get(
-                self.service_url(service) + "$metadata", headers={"Accept": "application/xml"}
-            )
+            headers = {"Accept": "application/xml"}
+            if self._csrf is None:
+                headers["x-csrf-token"] = "Fetch"
+            response = self.get(self.service_url(service) + "$metadata", headers=headers)
+            self._remember_csrf(response)
             model = self.remember_metadata(service, response.content)
         return model
 
@@ -227,11 +235,17 @@ class SapClient:
     # --- CSRF and writes -------------------------------------------------------------------
 
     def csrf_token(self, service: str, *, refresh: bool = False) -> str:
-        """The service's CSRF token (fetched with ``x-csrf-token: Fetch`` when needed)."""
-        if refresh or service not in self._csrf:
+        """The session's CSRF token; fetched (``x-csrf-token: Fetch`` on ``service``'s
+        document) when none is held or ``refresh`` asks for a new one."""
+        if refresh or self._csrf is None:
             response = self.get(self.service_url(service), headers={"x-csrf-token": "Fetch"})
-            self._csrf[service] = response.headers.get("x-csrf-token", "")
-        return self._csrf[service]
+            self._csrf = response.headers.get("x-csrf-token", "")
+        return self._csrf
+
+    def _remember_csrf(self, response: httpx.Response) -> None:
+        token = response.headers.get("x-csrf-token", "")
+        if self._csrf is None and token and token.lower() != "required":
+            self._csrf = token
 
     def write(
         self,

@@ -82,6 +82,52 @@ def test_csrf_failing_twice_gives_up(respx_mock: respx.MockRouter) -> None:
     assert post.call_count == 2
 
 
+@respx.mock(assert_all_called=False)
+def test_one_csrf_token_serves_every_service_of_the_session(
+    respx_mock: respx.MockRouter,
+) -> None:
+    fetch = _fetch_route(respx_mock, ["T1", "T2"])
+    notif = f"{ROOT}/API_MAINTNOTIFICATION/"
+    other_fetch = respx_mock.get(notif, headers={"x-csrf-token": "Fetch"}).mock(
+        return_value=httpx.Response(200, json={"d": {}}, headers={"x-csrf-token": "N"})
+    )
+    orders = respx_mock.post(f"{SVC}MaintenanceOrder").mock(
+        return_value=httpx.Response(201, json={"d": {"MaintenanceOrder": "4000001"}})
+    )
+    notes = respx_mock.post(f"{notif}MaintenanceNotification").mock(
+        return_value=httpx.Response(201, json={"d": {"MaintenanceNotification": "1"}})
+    )
+    sap = make_connector().sap
+    sap.write("API_MAINTENANCEORDER", "POST", "MaintenanceOrder", body={})
+    sap.write("API_MAINTNOTIFICATION", "POST", "MaintenanceNotification", body={})
+    assert (fetch.call_count, other_fetch.call_count) == (1, 0)
+    assert notes.calls[0].request.headers["x-csrf-token"] == "T1"
+    assert orders.calls[0].request.headers["x-csrf-token"] == "T1"
+
+
+@respx.mock(assert_all_called=False)
+def test_csrf_token_comes_with_the_metadata_read(respx_mock: respx.MockRouter) -> None:
+    meta = respx_mock.get(f"{SVC}$metadata").mock(
+        return_value=httpx.Response(
+            200,
+            content=metadata("API_MAINTENANCEORDER"),
+            headers={"x-csrf-token": "M1", "set-cookie": "SAP_SESSIONID=s-M1; Path=/; Secure"},
+        )
+    )
+    fetch = _fetch_route(respx_mock, ["T1"])
+    batch = respx_mock.post(f"{SVC}$batch").mock(
+        return_value=_batch_answer([(201, {"d": {"MaintenanceOrder": "4000007"}})])
+    )
+    record = PushRecord(local_id="1", fields={"MaintenanceOrderDesc": "o1"})
+    [result] = make_connector().push(EntityType.work_order, [record])
+    assert result.erp_key == "4000007"
+    assert meta.calls[0].request.headers["x-csrf-token"] == "Fetch"
+    assert fetch.call_count == 0
+    sent = batch.calls[0].request
+    assert sent.headers["x-csrf-token"] == "M1"
+    assert "SAP_SESSIONID=s-M1" in sent.headers["cookie"]
+
+
 def _paged_server(total: int, server_page: int, *, truncate_after: int | None = None) -> Any:
     """A Gateway that pages itself: computes each page from the request's query."""
 
