@@ -4,8 +4,9 @@ against one request per record, and the incremental run after 1% of them changed
 Per provider and run: a fresh SQLite hub, an inbound machine sync (the work orders need
 machines the ERP knows), ``BENCH_OUT_RECORDS`` work orders written locally, then the measured
 outbound runs. Request counts are the sandbox's own counters (``/_sandbox/requests``).
-Environment: ``BENCH_OUT_RECORDS`` (100000), ``BENCH_RUNS`` (3), ``BENCH_OUT_PROVIDERS``
-(sap,dynamics,oracle), ``BENCH_OUT_BACKEND`` (sqlite).
+Environment: ``BENCH_OUT_RECORDS`` (100000), ``BENCH_RUNS`` (3), ``BENCH_OUT_PROVIDERS`` (else
+``BENCH_PROVIDERS``, as in the other benchmarks; default sap,dynamics,oracle),
+``BENCH_OUT_BACKEND`` (sqlite).
 """
 
 from __future__ import annotations
@@ -104,7 +105,11 @@ def one_provider(
 def main() -> None:
     records = env_int("BENCH_OUT_RECORDS", 100_000)
     runs = env_int("BENCH_RUNS", 3)
-    providers = os.environ.get("BENCH_OUT_PROVIDERS", "sap,dynamics,oracle").split(",")
+    providers = (
+        os.environ.get("BENCH_OUT_PROVIDERS")
+        or os.environ.get("BENCH_PROVIDERS")
+        or "sap,dynamics,oracle"
+    ).split(",")
     backend = os.environ.get("BENCH_OUT_BACKEND", "sqlite")
     print(f"outbound: {records} work orders, {runs} runs, {machine_line()}", flush=True)
     rows = []

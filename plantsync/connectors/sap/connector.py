@@ -15,7 +15,7 @@ Where things live comes from the mapping (``mappings/sap.yaml``, a connection's 
 - ``cancel_action``: for ``create_only`` resources, the function import that cancels the
   previous record (a correction = cancellation + new record, in one changeset).
 - ``find_filter``: extra ``$filter`` for ``find`` (e.g. skip reversed confirmations).
-- ``batch_size``: changesets per ``$batch`` (default 50).
+- ``batch_size``: changesets (records) per ``$batch``, a whole number >= 1 (default 100).
 """
 
 from __future__ import annotations

@@ -36,7 +36,11 @@ from plantsync.connectors.sap.status import (
 from plantsync.connectors.sap.values import SapValueError, filter_literal, parse_datetime
 from plantsync.errors import ERPConfigurationError, ERPValidationError, RecordError
 
-DEFAULT_BATCH_SIZE = 50
+# Changesets per $batch. SAP Gateway sets no maximum; a $batch is processed in one work
+# process and must answer within the ICM processing timeout (60 s by default), so a batch
+# stays moderate. 100 is also the slice the sync engine hands to one push: a slice of new
+# orders costs one $batch of creates and one of their status chains.
+DEFAULT_BATCH_SIZE = 100
 
 
 @dataclass
@@ -50,6 +54,22 @@ class _Plan:
     target: str | None = None  # status to reach once SAP has assigned the key (creates)
     change: StatusChange | None = None  # status chain sent with an update
     created_status: Any = None  # status text in the create answer
+
+
+def batch_size(resource: Resource, entity: str) -> int:
+    """Changesets per ``$batch``: the resource's ``batch_size`` option, else the default.
+
+    Raises:
+        ERPConfigurationError: the option is not a whole number >= 1.
+    """
+    raw = resource.options.get("batch_size", DEFAULT_BATCH_SIZE)
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise ERPConfigurationError(
+            f"options.batch_size of {resource.path} must be a whole number >= 1, not {raw!r}",
+            provider="sap",
+            entity=entity,
+        )
+    return raw
 
 
 class Writer:
@@ -73,7 +93,7 @@ class Writer:
         self.model = model
         self.entity = entity
         self.find = find
-        self.batch_size = int(resource.options.get("batch_size") or DEFAULT_BATCH_SIZE)
+        self.batch_size = batch_size(resource, entity)
         self.lifecycle = lifecycle_of(resource, entity)
 
     def push(self, records: Sequence[PushRecord]) -> list[PushResult]:

@@ -11,8 +11,8 @@ import httpx
 import pytest
 import respx
 
-from plantsync.connectors.base import EntityType, PushRecord
-from plantsync.errors import ERPValidationError
+from plantsync.connectors.base import Direction, EntityType, PushRecord
+from plantsync.errors import ERPConfigurationError, ERPValidationError
 
 from .conftest import ROOT, make_connector, metadata
 
@@ -208,4 +208,48 @@ def test_unknown_target_fails_before_anything_is_created(respx_mock: respx.MockR
     )
     assert isinstance(result.error, ERPValidationError)
     assert "no action sets SystemStatusText to XYZ" in str(result.error)
+    assert gateway.batches == []
+
+
+@respx.mock(assert_all_called=False)
+def test_new_orders_go_in_batches_of_the_default_size(respx_mock: respx.MockRouter) -> None:
+    gateway = FakeGateway()
+    _mock(respx_mock, gateway)
+    records = [
+        PushRecord(f"w{i}", {"MaintenanceOrderDesc": f"o{i}", "SystemStatusText": "REL"})
+        for i in range(250)
+    ]
+    results = make_connector().push(EntityType.work_order, records)
+    assert all(r.ok and r.erp_key == "4000100" for r in results)
+    # the creates, then each new order's release in its own changeset, 100 per $batch
+    assert [len(batch) for batch in gateway.batches] == [100, 100, 50, 100, 100, 50]
+    assert {tuple(cs) for batch in gateway.calls()[:3] for cs in batch} == {("MaintenanceOrder",)}
+    assert {tuple(cs) for batch in gateway.calls()[3:] for cs in batch} == {(RELEASE,)}
+
+
+@respx.mock(assert_all_called=False)
+def test_batch_size_option_sets_changesets_per_batch(respx_mock: respx.MockRouter) -> None:
+    gateway = FakeGateway()
+    _mock(respx_mock, gateway)
+    connector = make_connector()
+    resource = connector.config.resource(EntityType.work_order, Direction.outbound)
+    resource.options["batch_size"] = 2
+    records = [PushRecord(f"w{i}", {"MaintenanceOrderDesc": f"o{i}"}) for i in range(5)]
+    assert all(r.ok for r in connector.push(EntityType.work_order, records))
+    assert [len(batch) for batch in gateway.batches] == [2, 2, 1]
+
+
+@pytest.mark.parametrize("size", [0, -1, "50", 2.5, True])
+@respx.mock(assert_all_called=False)
+def test_invalid_batch_size_is_a_configuration_error(
+    size: object, respx_mock: respx.MockRouter
+) -> None:
+    gateway = FakeGateway()
+    _mock(respx_mock, gateway)
+    connector = make_connector()
+    resource = connector.config.resource(EntityType.work_order, Direction.outbound)
+    resource.options["batch_size"] = size
+    record = PushRecord("w1", {"MaintenanceOrderDesc": "Pump"})
+    with pytest.raises(ERPConfigurationError, match=r"batch_size .* whole number >= 1"):
+        connector.push(EntityType.work_order, [record])
     assert gateway.batches == []
