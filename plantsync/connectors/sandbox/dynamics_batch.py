@@ -63,15 +63,19 @@ def run_batch(
 
 
 def _changeset(sandbox: DynamicsSandbox, origin: str, parts: list[bytes]) -> list[Answer]:
-    snapshot = sandbox.store.snapshot()
-    answers = []
-    for part in parts:
-        answer = sandbox.dispatch(*_call(part, origin))
-        if answer.status >= 400:
-            sandbox.store.restore(snapshot)
-            return [answer]
-        answers.append(answer)
-    return answers
+    store = sandbox.store
+    version = store.begin()
+    try:
+        answers = []
+        for part in parts:
+            answer = sandbox.dispatch(*_call(part, origin))
+            if answer.status >= 400:
+                store.rollback(version)
+                return [answer]
+            answers.append(answer)
+        return answers
+    finally:
+        store.end()
 
 
 def _call(part: bytes, origin: str) -> tuple[str, str, str, str, dict[str, str], bytes]:

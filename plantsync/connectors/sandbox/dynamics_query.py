@@ -9,8 +9,10 @@ request returns rows changed since, and deleted rows as ``$deletedEntity``.
 
 from __future__ import annotations
 
+import bisect
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -24,6 +26,7 @@ from plantsync.connectors.sandbox.dynamics_store import (
     Table,
     parse_iso,
 )
+from plantsync.connectors.sandbox.table import Row, View
 
 API = "/api/data/v9.2/"
 FORMATTED = "OData.Community.Display.V1.FormattedValue"
@@ -42,20 +45,19 @@ def render_collection(
     page_size = _max_page_size(prefer)
     if "$deltatoken" in params:
         since = _delta_version(store, table, params["$deltatoken"])
-        items = store.changes(name, since)
+        keys = _changed(table, since)
+        deleted = sorted(k for k, v in store.tombstones[name].items() if v > since)
         tracking, context = True, f"{name}/$delta"
     else:
-        items = _filtered(table, params.get("$filter"))
+        keys, deleted = _filtered(table, params.get("$filter")), []
         tracking = "odata.track-changes" in prefer and table.change_tracking
         context = name if not select else f"{name}({','.join(select)})"
     version = int(cookie.get("version") or store.version)
-    if cookie.get("last"):
-        items = [item for item in items if item[0] > cookie["last"]]
     top = params.get("$top")
+    wanted = _int(top, "$top") if top is not None else page_size + 1
+    items = _after(table, keys, deleted, cookie.get("last") or "", wanted)
     more = False
-    if top is not None:
-        items = items[: _int(top, "$top")]
-    elif len(items) > page_size:
+    if top is None and len(items) > page_size:
         items, more = items[:page_size], True
     body: dict[str, Any] = {"@odata.context": f"{origin}{API}$metadata#{context}"}
     body["value"] = [
@@ -151,10 +153,49 @@ def _no_property(table: Table, column: str) -> DataverseFault:
     )
 
 
-def _filtered(table: Table, text: str | None) -> list[tuple[str, dict[str, Any] | None]]:
-    rows = sorted(table.rows.items())
+def _filtered(table: Table, text: str | None) -> list[str]:
+    """The keys of the rows ``$filter`` keeps, in key order (a view of the table kept
+    sorted across requests and writes)."""
+    conditions = _conditions(table, text)
+
+    def keep(row: dict[str, Any]) -> bool:
+        return all(_holds(row.get(c), op, v) for c, op, v in conditions)
+
+    return _keys(table, ("filter", text or ""), keep)
+
+
+def _changed(table: Table, since: int) -> list[str]:
+    """The keys of the rows changed after version ``since``, in key order."""
+    return _keys(table, ("changed", since), lambda row: row["versionnumber"] > since)
+
+
+def _keys(table: Table, query: tuple[str, Any], keep: Callable[[Row], bool]) -> list[str]:
+    def build() -> View[str]:
+        return View(table.rows, keep=keep, entry=lambda key, _row: key, key_of=lambda k: k)
+
+    return table.rows.view(query, build).entries
+
+
+def _after(
+    table: Table, keys: list[str], deleted: list[str], last: str, wanted: int
+) -> list[tuple[str, dict[str, Any] | None]]:
+    """Up to ``wanted`` (key, row) after key ``last`` in key order: the rows of ``keys``, and
+    the ``deleted`` keys as (key, None) where they are not among those rows."""
+    rows = table.rows
+    start = bisect.bisect_right(keys, last) if last else 0
+    chosen = keys[start : start + wanted]
+    if not deleted:
+        return [(k, rows[k]) for k in chosen]
+    gone = deleted[bisect.bisect_right(deleted, last) :] if last else deleted
+    live = set(chosen)
+    merged = sorted(live.union(gone[:wanted]))[:wanted]
+    return [(k, rows[k] if k in live else None) for k in merged]
+
+
+def _conditions(table: Table, text: str | None) -> list[tuple[str, str, Any]]:
+    """``[(column, operator, value)]`` of a ``$filter`` (conditions joined by ``and``)."""
     if not text:
-        return list(rows)
+        return []
     conditions = []
     for part in re.split(r"\s+and\s+", text.strip()):
         match = _COND.match(part)
@@ -164,7 +205,7 @@ def _filtered(table: Table, text: str | None) -> list[tuple[str, dict[str, Any] 
         if not _selectable(table, column):
             raise _no_property(table, column)
         conditions.append((column, op, _literal(literal)))
-    return [(k, r) for k, r in rows if all(_holds(r.get(c), op, v) for c, op, v in conditions)]
+    return conditions
 
 
 def _literal(text: str) -> Any:

@@ -7,13 +7,14 @@ tracking does; deletions leave a tombstone so delta queries can report ``$delete
 
 from __future__ import annotations
 
-import copy
 import random
 import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from plantsync.connectors.sandbox.table import Rows
 
 OPTION_LABELS = {
     690970000: "Unscheduled",
@@ -54,7 +55,7 @@ class Table:
     name_column: str
     columns: dict[str, Column]
     change_tracking: bool = True
-    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rows: Rows[str] = field(default_factory=Rows)
 
     def has(self, column: str) -> bool:
         return column in self.columns or column == self.key or column in SYSTEM_COLUMNS
@@ -139,7 +140,10 @@ CATEGORIES = {
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = moment.astimezone(UTC)
+    if utc.year >= 1000:  # isoformat is the same text, much faster than strftime
+        return utc.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_iso(text: str) -> datetime:
@@ -147,13 +151,18 @@ def parse_iso(text: str) -> datetime:
 
 
 class Store:
-    """All tables with their rows, versions and tombstones."""
+    """All tables with their rows, versions and tombstones.
+
+    ``journal`` (a list while a changeset runs, else None) records what each write changed,
+    so ``rollback`` can take a failed changeset back.
+    """
 
     def __init__(self, *, records: int, seed: int = 0) -> None:
         self.tables = _schema()
         self.version = 0
         self.min_delta_version = 0
         self.tombstones: dict[str, dict[str, int]] = {name: {} for name in self.tables}
+        self.journal: list[tuple[str, str, dict[str, Any] | None, int | None]] | None = None
         self._last_write = BASE_TIME
         self._generate(records, seed)
 
@@ -241,7 +250,7 @@ class Store:
     def _insert(self, table: str, key: str, when: str, values: dict[str, Any]) -> None:
         self.version += 1
         t = self.tables[table]
-        t.rows[key] = {
+        row = {
             t.key: key,
             **values,
             "createdon": when,
@@ -249,6 +258,7 @@ class Store:
             "statecode": 0,
             "versionnumber": self.version,
         }
+        t.rows.load(((key, row),))
 
     # -- reads --------------------------------------------------------------------------
 
@@ -256,15 +266,6 @@ class Store:
         if name not in self.tables:
             raise DataverseFault(404, "0x8006088a", f"Resource not found for the segment '{name}'.")
         return self.tables[name]
-
-    def changes(self, name: str, since: int) -> list[tuple[str, dict[str, Any] | None]]:
-        """Rows changed and keys deleted after version ``since``, ordered by key."""
-        t = self.table(name)
-        items: dict[str, dict[str, Any] | None] = {
-            k: None for k, v in self.tombstones[name].items() if v > since
-        }
-        items.update({k: r for k, r in t.rows.items() if r["versionnumber"] > since})
-        return sorted(items.items())
 
     # -- writes -------------------------------------------------------------------------
 
@@ -286,13 +287,14 @@ class Store:
                 412, "0x80060882", "A record with matching key values already exists."
             )
         values = self.validate(t, body, creating=row is None)
+        self._remember(name, key)
         self.version += 1
         now = self.now()
         if row is None:
-            row = {t.key: key, "createdon": now, "statecode": 0}
+            fresh = {t.key: key, "createdon": now, "statecode": 0}
             for column, spec in t.columns.items():
-                row[f"_{column}_value" if spec.kind == "lookup" else column] = None
-            t.rows[key] = row
+                fresh[f"_{column}_value" if spec.kind == "lookup" else column] = None
+            row = t.rows.put(key, fresh)
             self.tombstones[name].pop(key, None)
             created = True
         else:
@@ -304,10 +306,45 @@ class Store:
 
     def delete(self, name: str, key: str) -> None:
         t = self.table(name)
-        if t.rows.pop(key, None) is None:
+        if key not in t.rows:
             raise DataverseFault(404, "0x80040217", f"{t.logical} With Id = {key} Does Not Exist")
+        self._remember(name, key)
+        t.rows.pop(key)
         self.version += 1
         self.tombstones[name][key] = self.version
+
+    def _remember(self, name: str, key: str) -> None:
+        if self.journal is not None:
+            row = self.tables[name].rows.get(key)
+            tombstone = self.tombstones[name].get(key)
+            self.journal.append((name, key, dict(row) if row is not None else None, tombstone))
+
+    def begin(self) -> int:
+        """Start journalling writes (a changeset); returns the version to roll back to."""
+        self.journal = []
+        return self.version
+
+    def end(self) -> None:
+        """Stop journalling (the changeset is kept or was rolled back)."""
+        self.journal = None
+
+    def rollback(self, version: int) -> None:
+        """Take back every write journalled since ``begin`` (returned ``version``)."""
+        for name, key, row, tombstone in reversed(self.journal or []):
+            rows = self.tables[name].rows
+            if row is None:
+                rows.pop(key, None)
+            elif key in rows:
+                rows[key].clear()
+                rows[key].update(row)
+            else:
+                rows[key] = row
+            if tombstone is None:
+                self.tombstones[name].pop(key, None)
+            else:
+                self.tombstones[name][key] = tombstone
+        self.journal = []
+        self.version = version
 
     def validate(self, t: Table, body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         """The body's values as stored, or a ``DataverseFault`` like Dataverse's."""
@@ -402,9 +439,3 @@ class Store:
             except ValueError:
                 raise bad from None
         raise bad
-
-    def snapshot(self) -> Any:
-        return copy.deepcopy((self.tables, self.tombstones, self.version))
-
-    def restore(self, snap: Any) -> None:
-        self.tables, self.tombstones, self.version = snap

@@ -96,7 +96,7 @@ class OracleSandbox:
         if entity not in ENTITY_RESOURCES:
             raise KeyError(f"unknown entity {entity!r}")
         rows = self.state.rows[ENTITY_RESOURCES[entity]]
-        return [copy.deepcopy(rows[k]) for k in sorted(rows)]
+        return [copy.deepcopy(dict(rows[k])) for k in sorted(rows)]
 
     def reset(self, *, records: int) -> None:
         self.state = oracle_data.generate(records=records, seed=self.seed)
@@ -209,24 +209,37 @@ class OracleSandbox:
         parts = body.get("parts")
         if not isinstance(parts, list) or not parts:
             raise OracleError(400, "The batch request has no parts.")
-        work = copy.deepcopy(self.state)  # all-or-none: apply to a copy, keep it only if all pass
+        # All-or-none: the parts are applied as they come, journalled, and the changes are
+        # taken back when one fails (a journal, not a copy of every table per batch).
+        state = self.state
+        first_id = state.next_id
+        journal: list[tuple[str, int, dict[str, Any] | None]] = []
+        state.journal = journal
         answers = []
-        for part in parts:
-            try:
-                answers.append({**part, "payload": self._part(work, part)})
-            except OracleError as err:
-                failed = {
-                    "id": part.get("id"),
-                    "path": part.get("path"),
-                    "operation": part.get("operation"),
-                    "exception": _error_doc(err),
-                }
-                return JSONResponse(
-                    {"parts": [failed]},
-                    status_code=err.status if err.status != 404 else 400,
-                    media_type=BATCH_TYPE,
-                )
-        self.state = work
+        try:
+            for part in parts:
+                try:
+                    answers.append({**part, "payload": self._part(state, part)})
+                except OracleError as err:
+                    state.undo(journal)
+                    state.next_id = first_id
+                    failed = {
+                        "id": part.get("id"),
+                        "path": part.get("path"),
+                        "operation": part.get("operation"),
+                        "exception": _error_doc(err),
+                    }
+                    return JSONResponse(
+                        {"parts": [failed]},
+                        status_code=err.status if err.status != 404 else 400,
+                        media_type=BATCH_TYPE,
+                    )
+        except BaseException:
+            state.undo(journal)
+            state.next_id = first_id
+            raise
+        finally:
+            state.journal = None
         return JSONResponse({"parts": answers}, media_type=BATCH_TYPE)
 
     def _part(self, state: State, part: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from plantsync.connectors.sandbox.oracle_store import RESOURCES, State, ts
+from plantsync.connectors.sandbox.table import Row, Rows
 
 _EPOCH = datetime(2025, 1, 6, 6, 0, tzinfo=UTC)
 
@@ -19,16 +20,17 @@ def generate(*, records: int, seed: int) -> State:
     """A fresh state with ``records`` generated rows per resource (deterministic per seed)."""
     state = State()
     rng = random.Random(seed)  # noqa: S311 - test data
-    for name in RESOURCES:
-        state.rows[name] = {}
+    made: dict[str, list[tuple[int, Row]]] = {name: [] for name in RESOURCES}
+    keys = {name: RESOURCES[name].key for name in RESOURCES}
     for i in range(records):
         for name, make in _GENERATORS.items():
             row = make(rng, i)
             state.next_id += 1
-            row[RESOURCES[name].key] = state.next_id
+            row[keys[name]] = state.next_id
             stamp = ts(_EPOCH + timedelta(minutes=7 * i + rng.randint(0, 6)))
             row["CreationDate"] = row["LastUpdateDate"] = stamp
-            state.rows[name][state.next_id] = row
+            made[name].append((state.next_id, Row(row)))
+    state.rows = {name: Rows(made[name]) for name in RESOURCES}
     return state
 
 

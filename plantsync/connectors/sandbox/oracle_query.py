@@ -9,8 +9,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,10 +21,13 @@ from plantsync.connectors.sandbox.oracle_store import (
     ResourceDef,
     State,
 )
+from plantsync.connectors.sandbox.table import Row, Rows, View
 
 ROOT = "/fscmRestApi/resources/11.13.18.05"
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 500
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def page(
@@ -44,8 +47,7 @@ def page(
     rdef = RESOURCES[name]
     limit = min(int_param(params, "limit", DEFAULT_LIMIT), MAX_LIMIT)
     offset = int_param(params, "offset", 0)
-    rows = _select(rdef, list(state.rows[name].values()), params.get("q"), version)
-    rows = _order(rdef, rows, params.get("orderBy"))
+    rows = _collection(state.rows[name], rdef, params.get("q"), version, params.get("orderBy"))
     only_data = params.get("onlyData", "false").lower() == "true"
     fields = _fields(name, rdef, params.get("fields", ""))
     window = rows[offset : offset + limit]
@@ -78,6 +80,82 @@ def int_param(params: Mapping[str, str], name: str, default: int) -> int:
     if value < 0:
         raise OracleError(400, f"The {name} parameter must not be negative.")
     return value
+
+
+def _collection(
+    table: Rows[int], rdef: ResourceDef, q: str | None, version: int, order_by: str | None
+) -> Sequence[dict[str, Any]]:
+    """The rows ``q`` selects in ``orderBy`` order: a view of the table kept sorted across
+    requests (and writes), so a page costs its own size, not the collection's."""
+    conditions = _parse_q(q, version) if q else []
+    terms = _terms(order_by or rdef.key)
+    specs = [rdef.attrs.get(field_name) for field_name, _ in terms]
+    if any(spec is None for spec in specs):
+        # Refused: computed as below, so the query's errors come first, as Oracle's do.
+        return _order(rdef, _select(rdef, list(table.values()), q, version), order_by)
+    parts = [(f, desc, spec) for (f, desc), spec in zip(terms, specs, strict=True) if spec]
+
+    def keep(row: dict[str, Any]) -> bool:
+        return all(_match(rdef, row, c) for c in conditions)
+
+    def entry(key: int, row: Row) -> tuple[Any, ...]:
+        out: list[Any] = []
+        for field_name, desc, spec in parts:
+            value = row.get(field_name)
+            out += (1, 0) if value is None else (0, _sortable(spec, value, desc))
+        return (*out, row.seq, key)
+
+    query = (tuple(conditions), tuple(terms))
+    view = table.view(query, lambda: View(table, keep=keep, entry=entry, key_of=_last))
+    return view.as_sequence()
+
+
+def _last(entry: tuple[Any, ...]) -> int:
+    return int(entry[-1])
+
+
+def _terms(order_by: str) -> list[tuple[str, bool]]:
+    """``[(field, descending)]`` of an ``orderBy`` (``Field[:asc|:desc],...``)."""
+    terms = []
+    for term in order_by.split(","):
+        if term:
+            field_name, _, direction = term.partition(":")
+            terms.append((field_name, direction.lower() == "desc"))
+    return terms
+
+
+def _sortable(spec: Attr, value: Any, desc: bool) -> Any:
+    """A value's place in an ordering: ``_comparable``'s order, in a compact form, reversed
+    for a descending term (ties then keep insertion order, as a stable sort does)."""
+    if spec.type in ("integer", "number") and type(value) is int:
+        key: Any = value  # an int orders exactly as its Decimal
+    else:
+        key = _comparable(spec, value)
+        if isinstance(key, datetime):
+            key = (key - _EPOCH) // _MICROSECOND
+    if not desc:
+        return key
+    return _Descending(key) if isinstance(key, str) else -key
+
+
+class _Descending:
+    """A string that sorts in reverse."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and self.text == other.text
+
+    def __lt__(self, other: _Descending) -> bool:
+        return self.text > other.text
+
+    def __gt__(self, other: _Descending) -> bool:
+        return self.text < other.text
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _select(

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from plantsync.connectors.sandbox.table import Lookup, Rows
+
 
 @dataclass(frozen=True)
 class Attr:
@@ -174,15 +176,35 @@ def _now() -> str:
 
 @dataclass
 class State:
-    """Every resource's rows by key, and the last id handed out."""
+    """Every resource's rows by key, the last id handed out, and the undo journal of the
+    batch being applied (None outside a batch)."""
 
-    rows: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    rows: dict[str, Rows[int]] = field(default_factory=dict)
     next_id: int = 300100000000000
+    journal: list[tuple[str, int, dict[str, Any] | None]] | None = None
 
     def new_id(self) -> int:
         """A fresh row id, as Oracle's surrogate keys are (also for tests that add rows)."""
         self.next_id += 1
         return self.next_id
+
+    def remember(self, name: str, key: int) -> None:
+        """Journal row ``key`` of ``name`` as it is now (absent: None), inside a batch."""
+        if self.journal is not None:
+            row = self.rows[name].get(key)
+            self.journal.append((name, key, dict(row) if row is not None else None))
+
+    def undo(self, journal: list[tuple[str, int, dict[str, Any] | None]]) -> None:
+        """Take back every change journalled, newest first (the rows keep their identity)."""
+        for name, key, old in reversed(journal):
+            rows = self.rows[name]
+            if old is None:
+                rows.pop(key, None)
+            elif key in rows:
+                rows[key].clear()
+                rows[key].update(old)
+            else:
+                rows[key] = old
 
 
 def write(
@@ -203,11 +225,12 @@ def write(
     if not isinstance(payload, dict):
         raise OracleError(400, "The request payload must be a JSON object.")
     if upsert and key is None and rdef.unique and payload.get(rdef.unique) is not None:
-        key = next((k for k, r in rows.items() if r.get(rdef.unique) == payload[rdef.unique]), None)
+        key = next(iter(_with_value(rows, rdef.unique, payload[rdef.unique])), None)
     values = _validate(name, rdef, payload, creating=key is None)
     _check_unique(name, rdef, rows, values, key)
     now = _now()
     if key is not None:
+        state.remember(name, key)
         rows[key].update(values)
         rows[key]["LastUpdateDate"] = now
         return rows[key], False
@@ -215,20 +238,30 @@ def write(
     row = {a: None for a in rdef.attrs} | values
     row[rdef.key] = new_key
     row["CreationDate"] = row["LastUpdateDate"] = now
-    rows[new_key] = row
-    return row, True
+    state.remember(name, new_key)
+    return rows.put(new_key, row), True
+
+
+def _with_value(rows: Rows[int], attr: str, value: Any) -> list[int]:
+    """Keys of the rows whose ``attr`` equals ``value``, in insertion order."""
+    try:
+        hash(value)
+    except TypeError:
+        return []  # a list or object never equals a stored value
+    lookup = rows.derived(("lookup", attr), lambda: Lookup(rows, lambda r: r.get(attr)))
+    return lookup.keys_of(value)  # type: ignore[attr-defined,no-any-return]
 
 
 def _check_unique(
     name: str,
     rdef: ResourceDef,
-    rows: dict[int, dict[str, Any]],
+    rows: Rows[int],
     values: dict[str, Any],
     key: int | None,
 ) -> None:
     if not rdef.unique or values.get(rdef.unique) is None:
         return
-    if any(r.get(rdef.unique) == values[rdef.unique] and k != key for k, r in rows.items()):
+    if any(k != key for k in _with_value(rows, rdef.unique, values[rdef.unique])):
         raise OracleError(
             400,
             f"The value {values[rdef.unique]} of {rdef.unique} already exists in {name}.",

@@ -23,7 +23,7 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -36,7 +36,8 @@ from plantsync.connectors.sandbox.sap_query import (
     QueryError,
     _literal,
     _tokens,
-    order_rows,
+    order_entry,
+    order_specs,
     page,
     parse_filter,
 )
@@ -47,6 +48,7 @@ from plantsync.connectors.sandbox.sap_store import (
     Table,
     load_models,
 )
+from plantsync.connectors.sandbox.table import Row, View
 from plantsync.connectors.sap.values import format_json_value
 
 ROOT = "/sap/opu/odata/sap/"
@@ -247,12 +249,9 @@ class SapSandbox:
     def _collection(
         self, table: Table, query: Mapping[str, str], base: str, *, count: bool
     ) -> tuple[int, dict[str, str], Any]:
-        fields = list(table.es.properties)
-        predicate = parse_filter(query.get("$filter"), fields)
-        rows = [r for r in table.rows.values() if predicate(r)]
+        rows = self._view(table, query.get("$filter"), query.get("$orderby"))
         if count:
             return 200, {}, str(len(rows))
-        rows = order_rows(rows, query.get("$orderby"), table.es.key)
         chunk, nxt = page(rows, query, server_page=self.page_size, next_base=base + table.es.name)
         select = [s.strip() for s in query.get("$select", "").split(",") if s.strip()]
         d: dict[str, Any] = {"results": [_row_json(table, r, base, select) for r in chunk]}
@@ -261,6 +260,21 @@ class SapSandbox:
         if nxt:
             d["__next"] = nxt
         return 200, {}, {"d": d}
+
+    @staticmethod
+    def _view(table: Table, filter_text: str | None, orderby: str | None) -> Sequence[Row]:
+        """The rows ``$filter`` keeps in ``$orderby`` order: a view of the table kept sorted
+        across requests and writes, so a page by ``$skip``/``$skiptoken`` costs its size."""
+        predicate = parse_filter(filter_text, list(table.es.properties))
+        order = order_entry(order_specs(orderby, table.es.key))
+
+        def entry(key: tuple[Any, ...], row: Row) -> tuple[Any, ...]:
+            return (*order(row), row.seq, key)
+
+        def build() -> View[tuple[Any, ...]]:
+            return View(table.rows, keep=predicate, entry=entry, key_of=lambda e: e[-1])
+
+        return table.rows.view((filter_text or "", orderby or ""), build).as_sequence()
 
     def _function(
         self, service: str, name: str, method: str, query: Mapping[str, str]

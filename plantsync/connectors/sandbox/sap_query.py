@@ -201,8 +201,8 @@ def parse_filter(text: str | None, fields: Sequence[str]) -> Predicate:
     return _Parser(text, fields).parse()
 
 
-def order_rows(rows: list[Row], orderby: str | None, key: Sequence[str]) -> list[Row]:
-    """Rows sorted by ``$orderby`` (then by key, so pages are stable); nulls first."""
+def order_specs(orderby: str | None, key: Sequence[str]) -> list[tuple[str, bool]]:
+    """``[(property, descending)]``: ``$orderby``'s, then the key's not named there."""
     specs = [(k, False) for k in key]
     if orderby:
         parsed = []
@@ -210,10 +210,46 @@ def order_rows(rows: list[Row], orderby: str | None, key: Sequence[str]) -> list
             name, _, direction = part.strip().partition(" ")
             parsed.append((name, direction.strip().lower() == "desc"))
         specs = parsed + [s for s in specs if s[0] not in {p[0] for p in parsed}]
-    out = list(rows)
-    for name, desc in reversed(specs):
-        out.sort(key=lambda r, n=name: _sort_key(r.get(n)), reverse=desc)
-    return out
+    return specs
+
+
+def order_entry(specs: Sequence[tuple[str, bool]]) -> Callable[[Row], tuple[Any, ...]]:
+    """A row's place in the order of ``specs`` as one tuple: by each property in turn, nulls
+    first (last when descending); the caller ends it with the row's insertion sequence, so
+    ties keep insertion order, as stable sorts by each property would."""
+
+    def entry(row: Row) -> tuple[Any, ...]:
+        out: list[Any] = []
+        for name, desc in specs:
+            tag, value = _sort_key(row.get(name))
+            out += (-tag, _descending(value)) if desc else (tag, value)
+        return tuple(out)
+
+    return entry
+
+
+class _Reversed:
+    """A string that sorts in reverse."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.text == other.text
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return self.text > other.text
+
+    def __gt__(self, other: _Reversed) -> bool:
+        return self.text < other.text
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _descending(value: Any) -> Any:
+    return _Reversed(value) if isinstance(value, str) else -value
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
@@ -227,7 +263,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 def page(
-    rows: list[Row],
+    rows: Sequence[Row],
     query: Mapping[str, str],
     *,
     server_page: int,

@@ -17,6 +17,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
+from plantsync.connectors.sandbox.table import Counter, Rows
 from plantsync.connectors.sap.metadata import EntitySet, Property, ServiceModel, parse_metadata
 from plantsync.connectors.sap.values import SapValueError, format_json_value, parse_json_value
 
@@ -67,7 +68,7 @@ class SapError(Exception):
 @dataclass
 class Table:
     es: EntitySet
-    rows: dict[tuple[Any, ...], dict[str, Any]]
+    rows: Rows[tuple[Any, ...]]
 
     def key_of(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(row.get(k) for k in self.es.key)
@@ -101,7 +102,7 @@ class Store:
                 raise SapError(
                     404, f"Resource not found for segment '{name}'", "/IWBEP/CM_MGW_RT/021"
                 )
-            found = Table(es, {})
+            found = Table(es, Rows())
             self.tables[(service, name)] = found
         return found
 
@@ -122,8 +123,7 @@ class Store:
     def _put(self, service: str, name: str, row: dict[str, Any]) -> dict[str, Any]:
         table = self.table(service, name)
         full = {p: row.get(p) for p in table.es.properties}
-        table.rows[table.key_of(full)] = full
-        return full
+        return table.rows.put(table.key_of(full), full)
 
     def _equipment(self, i: int, rnd: random.Random) -> None:
         number = str(10000000 + i)
@@ -253,8 +253,7 @@ class Store:
         if key in table.rows:
             raise SapError(400, f"{name} {'/'.join(map(str, key))} already exists")
         self._remember(table, key)
-        table.rows[key] = row
-        return row
+        return table.rows.put(key, row)
 
     def update(
         self, service: str, name: str, key: tuple[Any, ...], body: Mapping[str, Any]
@@ -298,9 +297,10 @@ class Store:
         if not order or (str(order),) not in orders:
             raise SapError(400, f"Order {order or '(none)'} does not exist", "RU/105")
         group = str(int(order) % 10**10).zfill(10)
-        counts = [k[1] for k in self.table(*ENTITY_SETS["production_data"]).rows if k[0] == group]
+        rows = self.table(*ENTITY_SETS["production_data"]).rows
+        groups = rows.derived("group", lambda: Counter(rows, lambda key, _row: key[0]))
         row["ConfirmationGroup"] = group
-        row["ConfirmationCount"] = str(len(counts) + 1).zfill(8)
+        row["ConfirmationCount"] = str(groups.count(group) + 1).zfill(8)  # type: ignore[attr-defined]
 
     def _defaults(self, name: str, row: dict[str, Any]) -> None:
         now = self.clock()
@@ -377,8 +377,7 @@ class Store:
         reversal["ConfirmationCount"] = None
         self._confirmation_keys(reversal)
         self._remember(table, table.key_of(reversal))
-        table.rows[table.key_of(reversal)] = reversal
-        return reversal
+        return table.rows.put(table.key_of(reversal), reversal)
 
 
 def seed_digits(rnd: random.Random) -> str:
