@@ -174,14 +174,12 @@ def stamp_changes(
     """
     if not rows:
         return
-    now = clock.now()
+    stamp = _origin_values(origin, clock)
     postgres = _is_postgres(session)
     tables: dict[str, list[ChangeTracked]] = {}
     for row in rows:
-        row.updated_at = now
-        row.origin_kind = origin.kind
-        row.origin_id = origin.id
-        row.origin_connection_id = origin.connection_id
+        for name, value in stamp.items():
+            setattr(row, name, value)
         if postgres:
             row.change_seq = CHANGE_SEQUENCE.next_value()  # type: ignore[assignment]
             row.change_xid = _CURRENT_XID
@@ -193,6 +191,44 @@ def stamp_changes(
             row.change_seq = first + offset
             row.change_xid = 0
     session.add_all(rows)
+
+
+def _origin_values(origin: ChangeOrigin, clock: Clock) -> dict[str, Any]:
+    return {
+        "updated_at": clock.now(),
+        "origin_kind": origin.kind,
+        "origin_id": origin.id,
+        "origin_connection_id": origin.connection_id,
+    }
+
+
+def insert_stamped(
+    session: Session,
+    model: type[ChangeTracked],
+    rows: Sequence[dict[str, Any]],
+    origin: ChangeOrigin,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+) -> None:
+    """Inserts new rows of a tracked table, given as plain column dicts, with one executemany
+    statement and stamped as ``stamp_changes`` would (in the order given): the bulk path of
+    the inbound sync, with no ORM objects. Every dict must have the same keys; the rows are
+    not added to the session."""
+    if not rows:
+        return
+    stamp = _origin_values(origin, clock)
+    table: Any = model.__table__  # type: ignore[attr-defined]
+    stmt = table.insert()
+    if _is_postgres(session):
+        stmt = stmt.values(change_seq=CHANGE_SEQUENCE.next_value(), change_xid=_CURRENT_XID)
+        params = [{**row, **stamp} for row in rows]
+    else:
+        first = _sqlite_reserve(session, str(table.name), len(rows)) - len(rows) + 1
+        params = [
+            {**row, **stamp, "change_seq": first + offset, "change_xid": 0}
+            for offset, row in enumerate(rows)
+        ]
+    session.execute(stmt, params)
 
 
 _XMAX = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
@@ -285,4 +321,11 @@ def _next_mark(
     return mark
 
 
-__all__ = ["ChangeMark", "ChangeOrigin", "changed_since", "stamp_change", "stamp_changes"]
+__all__ = [
+    "ChangeMark",
+    "ChangeOrigin",
+    "changed_since",
+    "insert_stamped",
+    "stamp_change",
+    "stamp_changes",
+]

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
+from plantsync.core.db import new_id
 from plantsync.core.models.downtime import AndonCall, DowntimeEvent
 from plantsync.core.models.maintenance import WorkOrder
 from plantsync.core.models.plant import (
@@ -27,7 +28,12 @@ from plantsync.core.models.plant import (
     Site,
 )
 from plantsync.core.paging import Page
-from plantsync.core.services.changes import ChangeOrigin, stamp_change, stamp_changes
+from plantsync.core.services.changes import (
+    ChangeOrigin,
+    insert_stamped,
+    stamp_change,
+    stamp_changes,
+)
 from plantsync.core.services.machine_status import apply_machine_status
 from plantsync.core.services.plant_common import (
     BulkItemResult,
@@ -127,22 +133,35 @@ def _build_machine(
 ) -> Machine:
     """A new machine and the first interval of its status history, added to the session; the
     caller stamps the change (``stamp_change``/``stamp_changes``)."""
-    now = clock.now()
-    values = data.model_dump(exclude={"site_id", "site_code"})
-    machine = Machine(
-        **values, tenant_id=tenant_id, site_id=site_id, status_since=now, created_at=now
-    )
+    machine_values, status_values = _new_machine_rows(tenant_id, data, site_id, origin, clock)
+    machine = Machine(**machine_values)
     session.add(machine)
-    session.add(
-        MachineStatusChange(
-            tenant_id=tenant_id,
-            machine_id=machine.id,
-            status=machine.status,
-            started_at=now,
-            origin_kind=origin.kind,
-        )
-    )
+    session.add(MachineStatusChange(**status_values))
     return machine
+
+
+def _new_machine_rows(
+    tenant_id: uuid.UUID,
+    data: MachineCreate,
+    site_id: uuid.UUID | None,
+    origin: ChangeOrigin,
+    clock: Clock,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The column values of a new machine and of the first interval of its status history
+    (without the change stamp): the one rule for both the single and the bulk create."""
+    now = clock.now()
+    machine_id = new_id()
+    values = data.model_dump(exclude={"site_id", "site_code"})
+    machine = {
+        **values, "id": machine_id, "tenant_id": tenant_id, "site_id": site_id,
+        "status_since": now, "created_at": now,
+    }  # fmt: skip
+    status = {
+        "id": new_id(), "tenant_id": tenant_id, "machine_id": machine_id,
+        "status": values["status"], "started_at": now, "ended_at": None, "reason": None,
+        "origin_kind": origin.kind,
+    }  # fmt: skip
+    return machine, status
 
 
 def _commit_unique(session: Session, code: str) -> None:
@@ -276,10 +295,11 @@ class _MachineChunk:
         self.first_index: dict[str, int] = {}  # code -> the item that claimed it first
         self.machines: dict[str, Machine] = {}
         self.sites: dict[str, Site] = {}
-        self.pending: list[Machine] = []
+        self.pending: list[Machine] = []  # updated rows to stamp
+        self.new_rows: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (machine, status)
 
     def prepare(self, chunk: Sequence[Any]) -> None:
-        self.pending = []
+        self.pending, self.new_rows = [], []
         codes = {c for c in (_item_field(r, "code") for r in chunk) if isinstance(c, str)}
         site_codes = {
             c for c in (_item_field(r, "site_code") for r in chunk) if isinstance(c, str) and c
@@ -300,8 +320,16 @@ class _MachineChunk:
         } if site_codes else {}  # fmt: skip
 
     def finish(self) -> None:
+        """Inserts the chunk's new machines and their first status intervals as plain rows
+        (one statement each, no ORM objects), then stamps the updated ones."""
+        if self.new_rows:
+            insert_stamped(
+                self.session, Machine, [m for m, _ in self.new_rows], self.origin, clock=self.clock
+            )
+            status_table: Any = MachineStatusChange.__table__  # type: ignore[attr-defined]
+            self.session.execute(status_table.insert(), [s for _, s in self.new_rows])
         stamp_changes(self.session, self.pending, self.origin, clock=self.clock)
-        self.pending = []
+        self.pending, self.new_rows = [], []
 
     def handle(self, index: int, raw: Any) -> BulkItemResult:
         data: MachineCreate = validate_item(MachineCreate, raw)
@@ -312,12 +340,10 @@ class _MachineChunk:
             existing = self.machines.get(data.code)
             if existing is None:
                 site_id = self._site_id(data.site_id, data.site_code)
-                created = _build_machine(
-                    self.session, self.tenant_id, data, site_id, self.origin, self.clock
-                )
-                self.pending.append(created)
+                rows = _new_machine_rows(self.tenant_id, data, site_id, self.origin, self.clock)
+                self.new_rows.append(rows)
                 return BulkItemResult(
-                    index=index, key=data.code, outcome=BulkOutcome.created, id=created.id
+                    index=index, key=data.code, outcome=BulkOutcome.created, id=rows[0]["id"]
                 )
             changed = self._update(existing, data)
         outcome = BulkOutcome.updated if changed else BulkOutcome.unchanged

@@ -360,7 +360,7 @@ def _preview_inbound(ctx: RunContext, report: DryRunReport, limit: int) -> None:
     for page in ctx.connector.pull(ctx.entity, since=since):
         records = [r for r in page.records if ctx.entity_id is None or r.key == ctx.entity_id]
         with ctx.database.read_session() as session:
-            _add(report, inbound.plan(session, ctx, inbound.dedupe(records, seen)), limit)
+            _add(report, inbound.plan(session, ctx, inbound.dedupe(records, seen), seen), limit)
         if page.note:
             ctx.note(page.note)
         if report.truncated:

@@ -18,8 +18,12 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+_AS_IS = frozenset({str, int, bool, type(None)})
+
 
 def _plain(value: Any) -> Any:
+    if type(value) in _AS_IS:  # the common case first (exact types: a str enum is an Enum)
+        return value
     if isinstance(value, Enum):
         return _plain(value.value)
     if isinstance(value, bool) or value is None or isinstance(value, str | int):

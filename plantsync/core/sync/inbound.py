@@ -13,11 +13,12 @@
 - Writes are short transactions of at most ``SLICE`` records, so other writers (andon calls
   on SQLite) are never held up for long; the cursor advances only after the last page's rows
   are committed. A run cut short re-reads from the old cursor and converges.
+- The next pages are read ahead while the current one is written (``prefetch.read_ahead``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -35,6 +36,7 @@ from plantsync.core.services.work_orders import find_work_order, upsert_work_ord
 from plantsync.core.sync import links
 from plantsync.core.sync.context import RunContext
 from plantsync.core.sync.hashing import record_hash
+from plantsync.core.sync.prefetch import read_ahead
 from plantsync.core.sync.records import machine_item, work_order_item
 from plantsync.mappings.convert import Context
 from plantsync.mappings.engine import RecordMappingError, from_erp
@@ -113,11 +115,17 @@ def _hash(record: ERPRecord) -> str:
     return record_hash({"@deleted": record.deleted, **dict(record.fields)})
 
 
-def plan(session: Session, ctx: RunContext, records: Sequence[ERPRecord]) -> list[InboundItem]:
+def plan(
+    session: Session,
+    ctx: RunContext,
+    records: Sequence[ERPRecord],
+    digests: Mapping[str, str] | None = None,
+) -> list[InboundItem]:
     """What each record would do (mapping failures are recorded on ``ctx`` and left out).
 
-    The slice's links, linked rows and rows matching by natural key are each read with one
-    query for the whole slice."""
+    ``digests`` holds the records' hashes where ``dedupe`` computed them already. The slice's
+    links, linked rows and rows matching by natural key are each read with one query for the
+    whole slice."""
     by_key = links.by_erp_key(session, ctx.connection_id, ctx.entity, [r.key for r in records])
     sites = links.site_codes(session, ctx.tenant_id)
     machine_codes = (
@@ -127,7 +135,7 @@ def plan(session: Session, ctx: RunContext, records: Sequence[ERPRecord]) -> lis
     out = []
     for record in records:
         link = by_key.get(record.key)
-        digest = _hash(record)
+        digest = (digests or {}).get(record.key) or _hash(record)
         if link is not None and link.sent_hash == digest and link.state != LinkState.failed:
             out.append(
                 InboundItem(record.key, "unchanged", digest, link=link, local_id=link.local_id)
@@ -312,7 +320,8 @@ def _renames(
 
 def _link_all(session: Session, ctx: RunContext, done: Sequence[tuple[InboundItem, Any]]) -> None:
     """Stores the link (ERP key, hash) of each written record of the slice: the slice's links
-    are read with one query by local id and one by ERP key, and written with one flush.
+    are read with one query by local id and one by ERP key; existing links are updated with
+    one flush, new ones inserted with one statement.
 
     ``done`` holds each ERP key once (``dedupe`` runs before ``plan``). A key whose link
     belongs to another local record moved: that old link loses the key (state ``deleted``)."""
@@ -333,15 +342,26 @@ def _link_all(session: Session, ctx: RunContext, done: Sequence[tuple[InboundIte
         link.state = LinkState.deleted
     if stale:
         session.flush()  # free the keys before the links below take them
+    new: dict[Any, dict[str, Any]] = {}
     for item, local_id in done:
-        current[local_id] = links.put(
-            session, current.get(local_id), tenant_id=ctx.tenant_id, connection_id=conn,
-            entity=entity, local_id=local_id, now=now, erp_key=item.erp_key,
-            state=LinkState.deleted if item.action == "deactivate" else LinkState.linked,
-            sent_hash=item.hash, last_direction=Direction.inbound, last_log_id=ctx.log_id,
-            error=None, last_synced_at=now,
-        )  # fmt: skip
+        values = {
+            "erp_key": item.erp_key,
+            "state": LinkState.deleted if item.action == "deactivate" else LinkState.linked,
+            "sent_hash": item.hash, "last_direction": Direction.inbound,
+            "last_log_id": ctx.log_id, "error": None, "last_synced_at": now,
+        }  # fmt: skip
+        existing = current.get(local_id)
+        if existing is None:
+            new[local_id] = values
+        else:
+            links.put(
+                session, existing, tenant_id=ctx.tenant_id, connection_id=conn, entity=entity,
+                local_id=local_id, now=now, **values,
+            )  # fmt: skip
     session.flush()
+    links.insert_new(
+        session, tenant_id=ctx.tenant_id, connection_id=conn, entity=entity, now=now, values=new
+    )
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -371,23 +391,26 @@ def run(ctx: RunContext) -> str:
     seen: dict[str, str] = {}
     reached: Cursor | None = None
     full = since is None
-    for pages, page in enumerate(ctx.connector.pull(ctx.entity, since=since), start=1):
-        records = list(page.records)
-        if ctx.entity_id is not None:
-            records = [r for r in records if r.key == ctx.entity_id]
-        records = dedupe(records, seen)
-        ctx.counts.read += len(records)
-        for start in range(0, len(records), SLICE):
-            with ctx.database.read_session() as session:
-                items = plan(session, ctx, records[start : start + SLICE])
-            apply(ctx, items)
-        if page.full:
-            full = True
-            ctx.note(page.note or "the ERP could not continue from the saved position: full pull")
-        elif page.note:
-            ctx.note(page.note)
-        reached = page.cursor or reached
-        ctx.checkpoint({"phase": "pulling", "pages": pages})
+    with read_ahead(ctx.connector.pull(ctx.entity, since=since)) as pulled:
+        for pages, page in enumerate(pulled, start=1):
+            records = list(page.records)
+            if ctx.entity_id is not None:
+                records = [r for r in records if r.key == ctx.entity_id]
+            records = dedupe(records, seen)
+            ctx.counts.read += len(records)
+            for start in range(0, len(records), SLICE):
+                with ctx.database.read_session() as session:
+                    items = plan(session, ctx, records[start : start + SLICE], seen)
+                apply(ctx, items)
+            if page.full:
+                full = True
+                ctx.note(
+                    page.note or "the ERP could not continue from the saved position: full pull"
+                )
+            elif page.note:
+                ctx.note(page.note)
+            reached = page.cursor or reached
+            ctx.checkpoint({"phase": "pulling", "pages": pages})
     if reached is not None and ctx.entity_id is None:
         save_cursor(ctx, reached, full=full)
     return _summary(ctx, full)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from plantsync.connectors.base import Direction, EntityType
+from plantsync.core.db import new_id
 from plantsync.core.models.integration import ExternalLink, LinkState
 from plantsync.core.models.maintenance import WorkOrder
 from plantsync.core.models.plant import Machine, Site
@@ -115,6 +116,40 @@ def put(
     return link
 
 
+_OPTIONAL = {
+    "erp_key": None, "reference": None, "state": LinkState.linked, "sent_hash": None,
+    "sent_change_seq": None, "last_direction": None, "last_log_id": None, "error": None,
+    "last_synced_at": None,
+}  # fmt: skip
+
+
+def insert_new(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    connection_id: uuid.UUID,
+    entity: EntityType,
+    now: datetime,
+    values: dict[uuid.UUID, dict[str, Any]],
+) -> None:
+    """Inserts the links of local records that have none yet (local id -> the ``put`` values)
+    with one executemany statement and no ORM objects: the inbound sync's bulk path."""
+    if not values:
+        return
+    base = {
+        "tenant_id": tenant_id, "connection_id": connection_id, "entity_type": entity,
+        "created_at": now, "updated_at": now,
+    }  # fmt: skip
+    table: Any = ExternalLink.__table__  # type: ignore[attr-defined]
+    session.execute(
+        table.insert(),
+        [
+            {**_OPTIONAL, **row, **base, "id": new_id(), "local_id": local_id}
+            for local_id, row in values.items()
+        ],
+    )
+
+
 def erp_keys(
     session: Session, connection_id: uuid.UUID, entity: EntityType, local_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, str]:
@@ -183,6 +218,7 @@ __all__ = [
     "by_erp_key",
     "by_local",
     "erp_keys",
+    "insert_new",
     "load_refs",
     "put",
     "site_codes",
