@@ -99,7 +99,7 @@ class SapSandbox:
             raise KeyError(f"unknown entity {entity!r} (known: {', '.join(ENTITY_SETS)})")
         with self._lock:
             table = self.store.table(*ENTITY_SETS[entity])
-            return [dict(row) for row in table.rows.values()]
+            return [table.full(row) for row in table.rows.values()]
 
     def reset(self, *, records: int) -> None:
         with self._lock:

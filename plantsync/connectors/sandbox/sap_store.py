@@ -17,7 +17,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from plantsync.connectors.sandbox.table import Counter, Rows
+from plantsync.connectors.sandbox.table import Counter, Row, Rows
 from plantsync.connectors.sap.metadata import EntitySet, Property, ServiceModel, parse_metadata
 from plantsync.connectors.sap.values import SapValueError, format_json_value, parse_json_value
 
@@ -65,10 +65,41 @@ class SapError(Exception):
         self.code = code
 
 
+class SapRow(Row):
+    """A stored SAP row: only the properties with a value are kept (an entity type has about
+    a hundred properties, a generated row a dozen values); a property without one reads as
+    None, as ``row[name]`` or ``row.get(name)``. ``properties`` is the entity type's."""
+
+    __slots__ = ()
+    properties: frozenset[str] = frozenset()
+
+    def __missing__(self, name: str) -> Any:
+        if name in self.properties:
+            return None
+        raise KeyError(name)
+
+
 @dataclass
 class Table:
     es: EntitySet
     rows: Rows[tuple[Any, ...]]
+
+    @classmethod
+    def of(cls, es: EntitySet) -> Table:
+        """An empty table of ``es``, whose rows read absent properties as None."""
+        row_type = type(
+            f"{es.name}Row", (SapRow,), {"__slots__": (), "properties": frozenset(es.properties)}
+        )
+        return cls(es, Rows(row_type=row_type))
+
+    def values_of(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The properties of ``row`` that have a value (what a stored row keeps)."""
+        props = self.es.properties
+        return {p: v for p, v in row.items() if v is not None and p in props}
+
+    def full(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """``row`` with every property of the entity type, in the type's order."""
+        return {p: row.get(p) for p in self.es.properties}
 
     def key_of(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(row.get(k) for k in self.es.key)
@@ -102,7 +133,7 @@ class Store:
                 raise SapError(
                     404, f"Resource not found for segment '{name}'", "/IWBEP/CM_MGW_RT/021"
                 )
-            found = Table(es, Rows())
+            found = Table.of(es)
             self.tables[(service, name)] = found
         return found
 
@@ -122,8 +153,7 @@ class Store:
 
     def _put(self, service: str, name: str, row: dict[str, Any]) -> dict[str, Any]:
         table = self.table(service, name)
-        full = {p: row.get(p) for p in table.es.properties}
-        return table.rows.put(table.key_of(full), full)
+        return table.rows.put(table.key_of(row), table.values_of(row))
 
     def _equipment(self, i: int, rnd: random.Random) -> None:
         number = str(10000000 + i)
@@ -246,14 +276,14 @@ class Store:
         if not table.es.creatable:
             raise SapError(405, f"Entity set {name} cannot be created", "/IWBEP/CM_MGW_RT/022")
         values = check_body(table.es, body, create=True) if validate else dict(body)
-        row = {p: values.get(p) for p in table.es.properties}
+        row = table.values_of(values)
         self._assign_keys(service, table, row)
-        self._defaults(table.es.name, row)
+        self._defaults(table.es, row)
         key = table.key_of(row)
         if key in table.rows:
             raise SapError(400, f"{name} {'/'.join(map(str, key))} already exists")
         self._remember(table, key)
-        return table.rows.put(key, row)
+        return table.rows.put(key, table.values_of(row))
 
     def update(
         self, service: str, name: str, key: tuple[Any, ...], body: Mapping[str, Any]
@@ -266,7 +296,7 @@ class Store:
         self._remember(table, key)
         row.update(values)
         if (
-            "LastChangeDateTime" in row
+            "LastChangeDateTime" in table.es.properties
             and table.es.properties["LastChangeDateTime"].edm_type != "Edm.String"
         ):
             row["LastChangeDateTime"] = self.clock()
@@ -302,9 +332,9 @@ class Store:
         row["ConfirmationGroup"] = group
         row["ConfirmationCount"] = str(groups.count(group) + 1).zfill(8)  # type: ignore[attr-defined]
 
-    def _defaults(self, name: str, row: dict[str, Any]) -> None:
-        now = self.clock()
-        if "LastChangeDateTime" in row and name != "A_ProductionOrder_2":
+    def _defaults(self, es: EntitySet, row: dict[str, Any]) -> None:
+        now, name = self.clock(), es.name
+        if "LastChangeDateTime" in es.properties and name != "A_ProductionOrder_2":
             row["LastChangeDateTime"] = now
         if name == "MaintenanceOrder":
             row["SystemStatusText"] = row.get("SystemStatusText") or "CRTD"

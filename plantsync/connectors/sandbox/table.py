@@ -22,6 +22,7 @@ place), so "ties in insertion order" stays what it was with plain dicts.
 from __future__ import annotations
 
 import bisect
+import copy
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
@@ -82,15 +83,13 @@ class Row(dict[str, Any]):
         self._change(lambda: dict.clear(self))
 
     def __copy__(self) -> Row:
-        return Row(self)
+        return type(self)(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Row:
-        import copy
-
-        return Row({k: copy.deepcopy(v, memo) for k, v in self.items()})
+        return type(self)({k: copy.deepcopy(v, memo) for k, v in self.items()})
 
     def __reduce__(self) -> Any:
-        return (Row, (dict(self),))
+        return (type(self), (dict(self),))
 
 
 class Derived(Generic[K]):
@@ -110,13 +109,16 @@ class Derived(Generic[K]):
 class Rows(dict[K, Row]):
     """A table: key -> ``Row``, telling its views, lookups and counters about every change.
 
-    Store plain dicts freely: they are kept as ``Row`` copies (a detached ``Row`` is kept as
-    is). ``lock`` guards a change and the derived structures' catching up; hold it to read
-    the table from another thread while the server may write.
+    Store plain dicts freely: they are kept as copies of the table's ``row_type`` (a detached
+    row of that type is kept as is). ``lock`` guards a change and the derived structures'
+    catching up; hold it to read the table from another thread while the server may write.
     """
 
-    def __init__(self, items: Iterable[tuple[K, Mapping[str, Any]]] = ()) -> None:
+    def __init__(
+        self, items: Iterable[tuple[K, Mapping[str, Any]]] = (), *, row_type: type[Row] = Row
+    ) -> None:
         super().__init__()
+        self.row_type = row_type
         self.lock = threading.RLock()
         self._next_seq = 0
         self._views: OrderedDict[Hashable, View[K]] = OrderedDict()
@@ -141,7 +143,10 @@ class Rows(dict[K, Row]):
         self.put(key, value)
 
     def _store(self, key: K, value: Mapping[str, Any]) -> Row:
-        row = value if type(value) is Row and value._table is None else Row(value)
+        if isinstance(value, Row) and type(value) is self.row_type and value._table is None:
+            row = value
+        else:
+            row = self.row_type(value)
         old = dict.get(self, key)
         if old is not None:
             row.seq = old.seq  # a dict keeps a replaced key in its place
@@ -194,15 +199,14 @@ class Rows(dict[K, Row]):
                 self.pop(key)
 
     def __copy__(self) -> Rows[K]:
-        return Rows((k, Row(v)) for k, v in self.items())
+        return Rows(((k, copy.copy(v)) for k, v in self.items()), row_type=self.row_type)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Rows[K]:
-        import copy
-
-        return Rows((k, copy.deepcopy(v, memo)) for k, v in self.items())
+        items = ((k, copy.deepcopy(v, memo)) for k, v in self.items())
+        return Rows(items, row_type=self.row_type)
 
     def __reduce__(self) -> Any:
-        return (Rows, (list(self.items()),))
+        return (_rows, (list(self.items()), self.row_type))
 
     def _note(self, key: K) -> None:
         if not self._views and not self._derived:
@@ -246,6 +250,10 @@ class Rows(dict[K, Row]):
                 self._derived[name] = found
             found.sync()
             return found
+
+
+def _rows(items: list[tuple[Any, Row]], row_type: type[Row]) -> Rows[Any]:
+    return Rows(items, row_type=row_type)
 
 
 class View(Derived[K]):
