@@ -148,7 +148,10 @@ class BulkOutcome(StrEnum):
     failed = "failed"
 
 
-class BulkItemResult(SQLModel):
+class BulkItemResult(BaseModel):
+    """The outcome of one item (a plain pydantic model: one is built per item of a sync, and
+    SQLModel's validating constructor costs ~20x more)."""
+
     index: int
     key: str | None = None
     outcome: BulkOutcome

@@ -275,6 +275,7 @@ def apply(ctx: RunContext, items: Sequence[InboundItem]) -> None:
         )
     with ctx.database.write_session() as session:
         done: list[tuple[InboundItem, Any]] = []
+        created: set[Any] = set()
         for item, outcome in zip(todo, result.results, strict=True):
             if outcome.outcome == BulkOutcome.failed or outcome.id is None:
                 detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in outcome.errors.items())
@@ -292,9 +293,10 @@ def apply(ctx: RunContext, items: Sequence[InboundItem]) -> None:
                 ctx.counts.written += 1
                 if outcome.outcome == BulkOutcome.created:
                     ctx.counts.created += 1
+                    created.add(outcome.id)
                 else:
                     ctx.counts.updated += 1
-        _link_all(session, ctx, done)
+        _link_all(session, ctx, done, created)
 
 
 def _renames(
@@ -318,18 +320,27 @@ def _renames(
     session.flush()
 
 
-def _link_all(session: Session, ctx: RunContext, done: Sequence[tuple[InboundItem, Any]]) -> None:
+def _link_all(
+    session: Session,
+    ctx: RunContext,
+    done: Sequence[tuple[InboundItem, Any]],
+    created: set[Any],
+) -> None:
     """Stores the link (ERP key, hash) of each written record of the slice: the slice's links
     are read with one query by local id and one by ERP key; existing links are updated with
     one flush, new ones inserted with one statement.
 
-    ``done`` holds each ERP key once (``dedupe`` runs before ``plan``). A key whose link
-    belongs to another local record moved: that old link loses the key (state ``deleted``)."""
+    ``done`` holds each ERP key once (``dedupe`` runs before ``plan``); ``created`` the local
+    ids the upsert has just created (they have no link to look up). A key whose link belongs to
+    another local record moved: that old link loses the key (state ``deleted``)."""
     if not done:
         return
     now = ctx.now()
     conn, entity = ctx.connection_id, ctx.entity
-    current = links.by_local(session, conn, entity, [local_id for _, local_id in done])
+    # a row the upsert just created has no link yet: only the others are looked up
+    current = links.by_local(
+        session, conn, entity, [local_id for _, local_id in done if local_id not in created]
+    )
     moved = [(i, lid) for i, lid in done if i.link is None or i.link.local_id != lid]
     holders = links.by_erp_key(session, conn, entity, [i.erp_key for i, _ in moved])
     stale = [
