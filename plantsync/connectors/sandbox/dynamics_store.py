@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from plantsync.connectors.sandbox.table import Rows
+from plantsync.connectors.sandbox.table import Row, Rows
 
 OPTION_LABELS = {
     690970000: "Unscheduled",
@@ -146,6 +146,13 @@ def iso(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _guid4(bits: int) -> str:
+    """``str(uuid.UUID(int=bits, version=4))``, without making the UUID object."""
+    bits = (bits & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 4 << 76
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
@@ -170,21 +177,35 @@ class Store:
 
     def _generate(self, records: int, seed: int) -> None:
         rng = random.Random(seed)  # noqa: S311 - deterministic test data
-        guid = lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4))  # noqa: E731
-        at = lambda i: iso(BASE_TIME + timedelta(minutes=i))  # noqa: E731
+        guid = lambda: _guid4(rng.getrandbits(128))  # noqa: E731
+        # Text shared by many rows is made once (the same values, a fraction of the memory).
+        stamps = [iso(BASE_TIME + timedelta(minutes=i)) for i in range(records)]
+        categories = {name: str(category_id) for name, category_id in CATEGORIES.items()}
+        category_names, statuses = list(CATEGORIES), list(OPTION_LABELS)
+        summaries = ["Replace spindle bearing", "Hydraulic leak", "Quarterly PM", "Die change"]
+        made: dict[str, list[tuple[str, Row]]] = {name: [] for name in self.tables}
+
+        def insert(table: str, key: str, i: int, values: dict[str, Any]) -> None:
+            self.version += 1
+            when, key_column = stamps[i], self.tables[table].key
+            made[table].append(
+                (key, Row({key_column: key, **values, "createdon": when, "modifiedon": when,
+                           "statecode": 0, "versionnumber": self.version}))
+            )  # fmt: skip
+
         assets = []
         for i in range(records):
-            category = rng.choice(list(CATEGORIES))
+            category = rng.choice(category_names)
             key = guid()
             assets.append(key)
-            self._insert(
+            insert(
                 "msdyn_customerassets",
                 key,
-                at(i),
+                i,
                 {
                     "msdyn_name": f"{category} {i + 1:04d}",
                     "msdyn_assettag": f"MC-{i + 1:05d}",
-                    "_msdyn_customerassetcategory_value": str(CATEGORIES[category]),
+                    "_msdyn_customerassetcategory_value": categories[category],
                 },
             )
         orders = []
@@ -192,17 +213,15 @@ class Store:
             start = BASE_TIME + timedelta(hours=8 * i)
             key = guid()
             orders.append(key)
-            self._insert(
+            insert(
                 "msdyn_workorders",
                 key,
-                at(i),
+                i,
                 {
                     "msdyn_name": f"WO-{i + 1:06d}",
                     "_msdyn_customerasset_value": rng.choice(assets) if assets else None,
-                    "msdyn_workordersummary": rng.choice(
-                        ["Replace spindle bearing", "Hydraulic leak", "Quarterly PM", "Die change"]
-                    ),
-                    "msdyn_systemstatus": rng.choice(list(OPTION_LABELS)),
+                    "msdyn_workordersummary": rng.choice(summaries),
+                    "msdyn_systemstatus": rng.choice(statuses),
                     "msdyn_timefrompromised": iso(start),
                     "msdyn_timetopromised": iso(start + timedelta(hours=4)),
                     "msdyn_firstarrivedon": None,
@@ -211,15 +230,16 @@ class Store:
             )
         for i in range(records):
             start = BASE_TIME + timedelta(hours=3 * i)
-            self._insert(
+            started = iso(start)
+            insert(
                 "plnt_downtimeevents",
                 guid(),
-                at(i),
+                i,
                 {
                     "plnt_name": f"Stop {i + 1}",
                     "_plnt_machine_value": rng.choice(assets),
                     "_plnt_workorder_value": None,
-                    "plnt_startedon": iso(start),
+                    "plnt_startedon": started,
                     "plnt_endedon": iso(start + timedelta(minutes=25)),
                     "plnt_durationminutes": 25,
                     "plnt_reasoncode": rng.choice(["JAM", "TOOL", "MAT"]),
@@ -229,15 +249,15 @@ class Store:
                     "plnt_source": "plc",
                 },
             )
-            self._insert(
+            insert(
                 "plnt_productionrecords",
                 guid(),
-                at(i),
+                i,
                 {
                     "_plnt_machine_value": rng.choice(assets),
                     "_plnt_workorder_value": rng.choice(orders),
                     "plnt_operation": "0010",
-                    "plnt_startedon": iso(start),
+                    "plnt_startedon": started,
                     "plnt_stoppedon": iso(start + timedelta(hours=2)),
                     "plnt_goodcount": 480,
                     "plnt_scrapcount": 3,
@@ -246,19 +266,9 @@ class Store:
                     "plnt_final": False,
                 },
             )
-
-    def _insert(self, table: str, key: str, when: str, values: dict[str, Any]) -> None:
-        self.version += 1
-        t = self.tables[table]
-        row = {
-            t.key: key,
-            **values,
-            "createdon": when,
-            "modifiedon": when,
-            "statecode": 0,
-            "versionnumber": self.version,
-        }
-        t.rows.load(((key, row),))
+        for name, items in made.items():
+            self.tables[name].rows.load(items)
+            items.clear()
 
     # -- reads --------------------------------------------------------------------------
 

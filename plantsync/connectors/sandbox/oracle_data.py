@@ -6,6 +6,7 @@ generated with the same index.
 
 from __future__ import annotations
 
+import functools
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,11 +24,15 @@ def generate(*, records: int, seed: int) -> State:
     made: dict[str, list[tuple[int, Row]]] = {name: [] for name in RESOURCES}
     keys = {name: RESOURCES[name].key for name in RESOURCES}
     for i in range(records):
+        stamps: dict[int, str] = {}  # the rows of one index share their few distinct stamps
         for name, make in _GENERATORS.items():
             row = make(rng, i)
             state.next_id += 1
             row[keys[name]] = state.next_id
-            stamp = ts(_EPOCH + timedelta(minutes=7 * i + rng.randint(0, 6)))
+            minutes = 7 * i + rng.randint(0, 6)
+            stamp = stamps.get(minutes) or stamps.setdefault(
+                minutes, ts(_EPOCH + timedelta(minutes=minutes))
+            )
             row["CreationDate"] = row["LastUpdateDate"] = stamp
             made[name].append((state.next_id, Row(row)))
     state.rows = {name: Rows(made[name]) for name in RESOURCES}
@@ -63,7 +68,11 @@ def _asset_id(i: int) -> int:
 
 def _dates(rng: random.Random, i: int) -> tuple[str, str]:
     start = _EPOCH + timedelta(days=i % 60, hours=rng.randint(0, 16))
-    return ts(start), ts(start + timedelta(hours=rng.randint(1, 48)))
+    return _ts(start), _ts(start + timedelta(hours=rng.randint(1, 48)))
+
+
+# Planned dates come from ~50,000 instants: their text is made once and shared by the rows.
+_ts = functools.lru_cache(maxsize=1 << 16)(ts)
 
 
 def _work_order(rng: random.Random, i: int) -> dict[str, Any]:
