@@ -405,11 +405,12 @@ def _row_json(
 ) -> dict[str, Any]:
     uri = base + _entity_path(table, row)
     out: dict[str, Any] = {"__metadata": {"id": uri, "uri": uri, "type": table.es.type_name}}
-    for name, prop in table.es.properties.items():
-        if select and name not in select:
-            continue
-        value = row.get(name)
-        out[name] = None if value is None else format_json_value(prop.edm_type, value)
+    props = table.es.properties
+    names = [n for n in props if n in select] if select else props
+    out.update(dict.fromkeys(names))  # every property, in the entity type's order ...
+    for name, value in row.items():  # ... then the few a stored row has values for
+        if value is not None and name in props and (not select or name in select):
+            out[name] = format_json_value(props[name].edm_type, value)
     return out
 
 
