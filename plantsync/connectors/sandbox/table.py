@@ -30,7 +30,8 @@ from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
-MAX_VIEWS = 8  # cached views per table; each holds one entry per row it keeps
+MAX_VIEWS = 8  # cached views per table; each holds one entry per row it keeps ...
+VIEW_ENTRIES_PER_ROW = 3  # ... and all of them together a few entries per row of the table
 _ABSENT = object()
 
 
@@ -176,6 +177,8 @@ class Rows(dict[K, Row]):
 
     def popitem(self) -> tuple[K, Row]:
         with self.lock:
+            if not self:
+                raise KeyError("popitem(): the table is empty")
             key = next(reversed(self.keys()))
             return key, self.pop(key)
 
@@ -237,7 +240,11 @@ class Rows(dict[K, Row]):
             else:
                 found.sync()
             self._views[query] = found  # most recently used last
-            while len(self._views) > MAX_VIEWS:
+            # The least recently used go first, past MAX_VIEWS or past a few entries per row.
+            budget = VIEW_ENTRIES_PER_ROW * len(self) + 10_000
+            while len(self._views) > 1 and (
+                len(self._views) > MAX_VIEWS or sum(len(v) for v in self._views.values()) > budget
+            ):
                 self._views.popitem(last=False)
             return found
 
@@ -315,7 +322,8 @@ class View(Derived[K]):
     def window(self, start: int, stop: int) -> list[Row]:
         """The rows at positions ``start:stop`` of the view."""
         rows, key_of = self.rows, self.key_of
-        return [dict.__getitem__(rows, key_of(e)) for e in self.entries[start:stop]]
+        with rows.lock:
+            return [dict.__getitem__(rows, key_of(e)) for e in self.entries[start:stop]]
 
     def as_sequence(self) -> ViewRows:
         return ViewRows(self)
@@ -351,14 +359,14 @@ class Lookup(Derived[K]):
     def __init__(self, rows: Rows[K], value: Callable[[Row], Hashable]) -> None:
         super().__init__(rows)
         self.value = value
-        self._keys: dict[Hashable, dict[K, None]] = {}
+        self._keys: dict[Hashable, tuple[K, ...]] = {}  # mostly one key per value: small
         self._pending: dict[K, Hashable] = {}
         for key, row in rows.items():
             self._add(key, row)
 
     def _add(self, key: K, row: Row | None) -> None:
         if row is not None and (v := self.value(row)) is not None:
-            self._keys.setdefault(v, {})[key] = None
+            self._keys[v] = (*self._keys.get(v, ()), key)
 
     def note(self, key: K, row: Row | None) -> None:
         if key not in self._pending:
@@ -367,15 +375,17 @@ class Lookup(Derived[K]):
     def sync(self) -> None:
         pending, self._pending = self._pending, {}
         for key, old in pending.items():
-            if old is not None and (keys := self._keys.get(old)) is not None:
-                keys.pop(key, None)
-                if not keys:
+            if old is not None and key in (keys := self._keys.get(old, ())):
+                rest = tuple(k for k in keys if k != key)
+                if rest:
+                    self._keys[old] = rest
+                else:
                     del self._keys[old]
             self._add(key, dict.get(self.rows, key))
 
     def keys_of(self, value: Hashable) -> list[K]:
         """The keys of the rows with ``value``, in insertion order."""
-        keys = self._keys.get(value, {})
+        keys = self._keys.get(value, ())
         return sorted(keys, key=lambda k: dict.__getitem__(self.rows, k).seq)
 
 

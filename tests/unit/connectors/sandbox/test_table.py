@@ -158,3 +158,39 @@ def test_many_changes_rebuild_the_view() -> None:
         rows[k]["score"] += 1
     assert keys(odd_view(rows, entry)) == expected_odd(rows)
     assert view.entries == odd_view(rows, entry).entries
+
+
+def test_cached_views_hold_a_few_entries_per_row_at_most() -> None:
+    rows = table(10_000)  # room for four views of the whole table (3 entries a row + 10,000)
+    built: list[int] = []
+
+    def build(n: int) -> View[int]:
+        built.append(n)
+        return View(
+            rows,
+            keep=lambda r: True,
+            entry=lambda k, r: (r["score"] + n, r.seq, k),
+            key_of=lambda e: e[-1],
+        )
+
+    for n in range(5):
+        rows.view(n, lambda n=n: build(n))
+    rows.view(4, lambda: build(4))
+    rows.view(1, lambda: build(1))  # still cached
+    rows.view(0, lambda: build(0))  # the least recently used went first
+    assert built == [0, 1, 2, 3, 4, 0]
+
+
+def test_lookup_keeps_one_tuple_per_value() -> None:
+    rows = Rows((i, {"ref": f"R{i}"}) for i in range(5))
+    lookup = rows.derived("ref", lambda: Lookup(rows, lambda r: r.get("ref")))
+    assert isinstance(lookup, Lookup)
+    rows[7] = {"ref": "R2"}
+    rows[2]["ref"] = "R9"
+    lookup = rows.derived("ref", lambda: pytest.fail("kept"))
+    assert isinstance(lookup, Lookup)
+    assert (
+        lookup.keys_of("R2") == [7] and lookup.keys_of("R9") == [2] and lookup.keys_of("R5") == []
+    )
+    with pytest.raises(KeyError):
+        Rows().popitem()
