@@ -110,6 +110,9 @@ def _stop_machine(
         description=data.note, created_at=clock.now(),
     )  # fmt: skip
     stamp_change(session, event, origin, clock=clock)
+    # The call row refers to the event, but no ORM relationship tells the flush to insert the
+    # event first; on a machine already in the stop status nothing below autoflushes it.
+    session.flush()
     call.downtime_event_id = event.id
     call.machine_status_before = machine.status
     apply_machine_status(
