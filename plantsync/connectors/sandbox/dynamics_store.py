@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from plantsync.connectors.sandbox.table import Row, Rows
+from plantsync.connectors.sandbox.table import Row, Rows, generating
 
 OPTION_LABELS = {
     690970000: "Unscheduled",
@@ -175,6 +175,7 @@ class Store:
 
     # -- generation ---------------------------------------------------------------------
 
+    @generating()
     def _generate(self, records: int, seed: int) -> None:
         rng = random.Random(seed)  # noqa: S311 - deterministic test data
         guid = lambda: _guid4(rng.getrandbits(128))  # noqa: E731

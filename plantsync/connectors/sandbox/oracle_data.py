@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from plantsync.connectors.sandbox.oracle_store import RESOURCES, State, ts
-from plantsync.connectors.sandbox.table import Row, Rows
+from plantsync.connectors.sandbox.table import Row, Rows, generating
 
 _EPOCH = datetime(2025, 1, 6, 6, 0, tzinfo=UTC)
 
 
+@generating()
 def generate(*, records: int, seed: int) -> State:
     """A fresh state with ``records`` generated rows per resource (deterministic per seed)."""
     state = State()

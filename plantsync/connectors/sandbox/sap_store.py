@@ -17,7 +17,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from plantsync.connectors.sandbox.table import Counter, Row, Rows
+from plantsync.connectors.sandbox.table import Counter, Row, Rows, generating
 from plantsync.connectors.sap.metadata import EntitySet, Property, ServiceModel, parse_metadata
 from plantsync.connectors.sap.values import SapValueError, format_json_value, parse_json_value
 
@@ -139,6 +139,7 @@ class Store:
 
     # --- generation ------------------------------------------------------------------------
 
+    @generating()
     def generate(self, records: int, seed: int) -> None:
         self.tables.clear()
         self._counters.clear()
