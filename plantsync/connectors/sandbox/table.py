@@ -12,8 +12,8 @@ instead of filtering and sorting every row for every page.
 - ``View``: the rows a predicate keeps, in the order of an entry function (a sorted list of
   entries, one per row; the caller makes entries unique, e.g. by ending them with the row's
   insertion sequence ``Row.seq`` and key). Views are cached per query (``Rows.view``).
-- ``Lookup``: value -> keys (for unique user keys and finds by reference), ``Counter``:
-  value -> how many rows.
+- ``Lookup``: value -> keys (user keys that must stay unique), ``Counter``: value -> how many
+  rows (numbers counted per group).
 
 Insertion order is kept as a dict keeps it (``Row.seq``; replacing a key's row keeps its
 place), so "ties in insertion order" stays what it was with plain dicts.
@@ -25,6 +25,7 @@ import bisect
 import copy
 import gc
 import threading
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ContextDecorator
@@ -39,7 +40,7 @@ _ABSENT = object()
 
 class generating(ContextDecorator):
     """Pauses the cyclic garbage collector while rows are generated: they are all kept, so
-    its passes over millions of new rows would free nothing (a quarter of the time)."""
+    its passes over millions of new rows would free nothing (about a fifth of the time)."""
 
     def __enter__(self) -> generating:
         self._was_enabled = gc.isenabled()
@@ -109,18 +110,20 @@ class Row(dict[str, Any]):
         return (type(self), (dict(self),))
 
 
-class Derived(Generic[K]):
-    """Something kept from a table's rows. ``note`` is told before a key's row changes (with
-    the row as it still is, or None when the key is new); ``sync`` catches up on the notes."""
+class Derived(ABC, Generic[K]):
+    """Something kept from a table's rows."""
 
     def __init__(self, rows: Rows[K]) -> None:
         self.rows = rows
 
+    @abstractmethod
     def note(self, key: K, row: Row | None) -> None:
-        raise NotImplementedError
+        """Called before the row of ``key`` changes, with the row as it still is (None: the
+        key is new); keep what it contributed, to take it back in ``sync``."""
 
+    @abstractmethod
     def sync(self) -> None:
-        raise NotImplementedError
+        """Catch up on the rows noted since the last call."""
 
 
 class Rows(dict[K, Row]):
