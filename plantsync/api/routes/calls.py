@@ -34,6 +34,7 @@ _STEP_RESPONSES = {
 )  # fmt: skip
 def raise_call(
     caller: Operator,
+    reader: ReadSession,
     session: WriteSession,
     clock: ClockDep,
     response: Response,
@@ -44,7 +45,11 @@ def raise_call(
     """Raises a call. ``DT`` and ``MAINT`` stop the machine: a downtime event opens and the
     machine goes ``down`` / ``maintenance``. Pressing again while the call is open returns it
     (200)."""
-    call, created = calls.raise_call(session=session, principal=caller, data=data, clock=clock)
+    # An open call is looked up in the read session first: a repeated press answers without
+    # a write transaction (on SQLite, without waiting for the write lock).
+    call, created = calls.raise_call(
+        session=session, principal=caller, data=data, clock=clock, reader=reader
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     return calls.to_public(call)

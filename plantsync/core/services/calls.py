@@ -5,8 +5,10 @@ machine ``down`` / in ``maintenance``; closing the call ends that event and give
 back the status it had before (unless another stopping call on it is still open).
 
 Raising a call is idempotent per machine and type: while a call is open, pressing the button
-again returns that call (``created`` is False) instead of opening a second one. Each step is
-one short write transaction, so calls stay fast while a background sync writes.
+again returns that call (``created`` is False) instead of opening a second one. That answer is
+read without a write transaction (one query for the machine and its open call), so a repeated
+press never waits for SQLite's write lock; a new call is one short write transaction that
+checks again under the lock, so calls stay fast while a background sync writes.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlmodel import Session
 
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
@@ -59,24 +61,33 @@ def raise_call(
     principal: Principal,
     data: CallCreate,
     clock: Clock = SYSTEM_CLOCK,
+    reader: Session | None = None,
 ) -> tuple[AndonCall, bool]:
     """Opens a call (and, for stopping types, a downtime event) and commits.
 
+    Args:
+        session: the write session the new call is committed in.
+        reader: a read session to look for an open call first; one found there is returned
+            without ``session`` ever starting a (write) transaction.
+
     Returns the call and whether it was created (False: an open call of this type already
     existed on the machine and is returned as is).
+
+    Raises:
+        ValidationError: no such machine in the caller's tenant (``machine_id``).
+        PermissionDeniedError: an API key not allowed on the machine.
     """
-    tenant_id = principal.tenant_id
-    machine = session.get(Machine, data.machine_id)
-    if machine is None or machine.tenant_id != tenant_id:
-        raise ValidationError.single("machine_id", f"no machine {data.machine_id}")
-    check_machine_scope(principal, machine.id)
-    existing = _open_call(session, machine.id, data.call_type)
+    if reader is not None:
+        _, existing = _machine_and_open_call(reader, principal, data)
+        if existing is not None:
+            return existing, False
+    machine, existing = _machine_and_open_call(session, principal, data)
     if existing is not None:
         return existing, False
     now = clock.now()
     call = AndonCall(
-        tenant_id=tenant_id, machine_id=machine.id, call_type=data.call_type, note=data.note,
-        initiated_at=now, initiated_by=principal.label[:200],
+        tenant_id=principal.tenant_id, machine_id=machine.id, call_type=data.call_type,
+        note=data.note, initiated_at=now, initiated_by=principal.label[:200],
     )  # fmt: skip
     if data.call_type.stops_machine:
         _stop_machine(session, call, machine, data, principal, clock)
@@ -85,14 +96,31 @@ def raise_call(
     return call, True
 
 
-def _open_call(session: Session, machine_id: uuid.UUID, call_type: CallType) -> AndonCall | None:
+def _machine_and_open_call(
+    session: Session, principal: Principal, data: CallCreate
+) -> tuple[Machine, AndonCall | None]:
+    """The caller's machine and its oldest open call of the type, in one query."""
     c: Any = AndonCall
-    return session.execute(
-        select(AndonCall)
-        .where(c.machine_id == machine_id, c.call_type == call_type, c.status != CallStatus.closed)
+    m: Any = Machine
+    row = session.execute(
+        select(Machine, AndonCall)
+        .outerjoin(
+            AndonCall,
+            and_(
+                c.machine_id == m.id,
+                c.call_type == data.call_type,
+                c.status != CallStatus.closed,
+            ),
+        )
+        .where(m.id == data.machine_id)
         .order_by(c.initiated_at)
         .limit(1)
-    ).scalar_one_or_none()
+    ).first()
+    if row is None or row[0].tenant_id != principal.tenant_id:
+        raise ValidationError.single("machine_id", f"no machine {data.machine_id}")
+    machine, existing = row
+    check_machine_scope(principal, machine.id)
+    return machine, existing
 
 
 def _stop_machine(
