@@ -1,7 +1,7 @@
 """The sandbox ERPs for benchmarks, in their own process: only the providers asked for are
 generated. ``--records`` is per entity, so 1,000,000 makes four to five million rows per
-provider: about 3.5 GB (Dynamics), 4.5 GB (Oracle) or 5 GB (SAP) and 2-3.5 minutes to generate
-on the 2-core benchmark machine; one provider at that size fits, all three would not leave room
+provider: about 3.5 GB (Dynamics), 4.5 GB (Oracle) or 5 GB (SAP) and 1.5-3.5 minutes to generate
+on a 2-core machine; one provider at that size fits, all three would not leave room
 for the rest. Pages cost their own size at any size (the sandbox keeps its views sorted).
 
 ``python -m bench.sandbox_server --records N --providers sap,oracle --info-file F
