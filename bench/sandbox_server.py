@@ -11,7 +11,6 @@ for the rest. Pages cost their own size at any size (the sandbox keeps its views
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 from pathlib import Path
 
@@ -34,9 +33,6 @@ def main() -> None:
         faults=faults,
         providers=args.providers.split(","),
     )
-    # The generated rows live as long as this process: the collector need not walk them
-    # again while pages are served.
-    gc.freeze()
     runner = SandboxRunner(app, host="127.0.0.1", port=0)
     tmp = args.info_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(app.info()))
