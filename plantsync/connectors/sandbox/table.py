@@ -7,8 +7,9 @@ a row added, replaced or removed, or a field of a stored row set - is reported t
 that edits a stored row in place. The table hands the report to each derived structure, which
 notes what the row contributed before the change and brings itself up to date the next time it
 is read. So the first request of a query filters and sorts the table once, and every later
-page of it costs O(log n + page size) however large the table is (writes in between cost
-O(log n) per changed row), instead of filtering and sorting every row for every page.
+page of it costs O(log n + page size) however large the table is (a write in between costs
+each view a binary search and a list insertion), instead of filtering and sorting every row
+for every page.
 
 - ``View``: the rows a predicate keeps, in the order of an entry function (a sorted list of
   entries, one per row; the caller makes entries unique, e.g. by ending them with the row's
