@@ -46,6 +46,7 @@ $(BENCH_STAMP):
 
 bench: $(STAMP) $(BENCH_STAMP)  ## every benchmark at its published size (sizes: BENCH_* env vars)
 	$(BIN)/python -m bench.bench_inbound
+	$(BIN)/python -m bench.bench_write_floor
 	BENCH_VENV=$(BENCH_VENV) $(BIN)/python -m bench.bench_dlt
 	$(BIN)/python -m bench.bench_outbound
 	$(BIN)/python -m bench.bench_api
