@@ -356,7 +356,7 @@ def _plan_ids(
 def _preview_inbound(ctx: RunContext, report: DryRunReport, limit: int) -> None:
     with ctx.database.read_session() as session:
         since = inbound.start_cursor(session, ctx)
-    seen: dict[str, str] = {}
+    seen = inbound.RecentHashes()
     for page in ctx.connector.pull(ctx.entity, since=since):
         records = [r for r in page.records if ctx.entity_id is None or r.key == ctx.entity_id]
         with ctx.database.read_session() as session:

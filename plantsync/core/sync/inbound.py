@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -378,7 +378,47 @@ def _link_all(
 # --- the run ---------------------------------------------------------------------------------
 
 
-def dedupe(records: Sequence[ERPRecord], seen: dict[str, str]) -> list[ERPRecord]:
+class RecentHashes(MutableMapping[str, str]):
+    """ERP key -> hash of the records this run handled lately: what ``dedupe`` needs to drop a
+    record that a page repeats from the pages just before it (paging overlap), bounded in
+    memory whatever the size of the pull — two generations of at most ``size`` keys each (a
+    whole run's keys cost ~250 bytes each: 250 MB at 1,000,000 records). A repeat from further
+    back is still not written twice: its link holds the same hash, so ``plan`` finds it
+    unchanged."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._size = size
+        self._new: dict[str, str] = {}
+        self._old: dict[str, str] = {}
+
+    def __getitem__(self, key: str) -> str:
+        if key in self._new:
+            return self._new[key]
+        return self._old[key]
+
+    def __setitem__(self, key: str, digest: str) -> None:
+        self._new[key] = digest
+        if len(self._new) >= self._size:
+            self._old, self._new = self._new, {}
+
+    def __delitem__(self, key: str) -> None:
+        found = False
+        for generation in (self._new, self._old):
+            if key in generation:
+                del generation[key]
+                found = True
+        if not found:
+            raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._new
+        yield from (k for k in self._old if k not in self._new)
+
+    def __len__(self) -> int:
+        return len(self._new) + sum(1 for k in self._old if k not in self._new)
+
+
+def dedupe(records: Sequence[ERPRecord], seen: MutableMapping[str, str]) -> list[ERPRecord]:
     """The records of a page, once per key (the last wins), without those already handled in
     this run with the same content."""
     last: dict[str, ERPRecord] = {}
@@ -399,7 +439,7 @@ def run(ctx: RunContext) -> str:
     (nothing after the last committed slice is lost: the cursor did not move)."""
     with ctx.database.read_session() as session:
         since = start_cursor(session, ctx)
-    seen: dict[str, str] = {}
+    seen = RecentHashes()
     reached: Cursor | None = None
     full = since is None
     with read_ahead(ctx.connector.pull(ctx.entity, since=since)) as pulled:
@@ -439,6 +479,7 @@ def _summary(ctx: RunContext, full: bool) -> str:
 __all__ = [
     "OVERLAP",
     "InboundItem",
+    "RecentHashes",
     "apply",
     "dedupe",
     "plan",

@@ -197,3 +197,30 @@ def test_dedupe_keeps_the_last_version_once() -> None:
     # The overlap brings A again unchanged, and B changed.
     again = [ERPRecord("A", {"n": 2}), ERPRecord("B", {"n": 3})]
     assert [(r.key, r.fields["n"]) for r in dedupe(again, seen)] == [("B", 3)]
+
+
+def test_recent_hashes_stay_bounded_and_remember_the_last_generation() -> None:
+    from plantsync.core.sync.inbound import RecentHashes
+
+    recent = RecentHashes(size=3)
+    for n in range(10):
+        recent[f"k{n}"] = f"h{n}"
+    # at most two generations of `size` keys are kept, the newest ones
+    assert len(recent) <= 6
+    assert recent.get("k9") == "h9" and recent.get("k7") == "h7"
+    assert recent.get("k0") is None
+    recent["k7"] = "new"
+    assert recent["k7"] == "new"
+    del recent["k7"]
+    assert "k7" not in recent
+
+
+def test_dedupe_with_bounded_memory_still_drops_a_repeat_from_the_previous_page() -> None:
+    from plantsync.connectors.base import ERPRecord
+    from plantsync.core.sync.inbound import RecentHashes
+
+    seen = RecentHashes(size=2)
+    first = [ERPRecord(key="A", fields={"n": 1}), ERPRecord(key="B", fields={"n": 1})]
+    assert [r.key for r in dedupe(first, seen)] == ["A", "B"]
+    again = [ERPRecord(key="B", fields={"n": 1}), ERPRecord(key="C", fields={"n": 1})]
+    assert [r.key for r in dedupe(again, seen)] == ["C"]
