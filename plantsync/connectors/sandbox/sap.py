@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from plantsync.connectors.sandbox.sap_index import indexed_rows
 from plantsync.connectors.sandbox.sap_query import (
     QueryError,
     _literal,
@@ -39,7 +40,7 @@ from plantsync.connectors.sandbox.sap_query import (
     order_entry,
     order_specs,
     page,
-    parse_filter,
+    parse,
 )
 from plantsync.connectors.sandbox.sap_store import (
     ENTITY_SETS,
@@ -263,10 +264,14 @@ class SapSandbox:
 
     @staticmethod
     def _view(table: Table, filter_text: str | None, orderby: str | None) -> Sequence[Row]:
-        """The rows ``$filter`` keeps in ``$orderby`` order: a view of the table kept sorted
-        across requests and writes, so a page by ``$skip``/``$skiptoken`` costs its size."""
-        predicate = parse_filter(filter_text, list(table.es.properties))
+        """The rows ``$filter`` keeps in ``$orderby`` order: found by key or index when the
+        filter names its rows (``sap_index``), else a view of the table kept sorted across
+        requests and writes, so a page by ``$skip``/``$skiptoken`` costs its size."""
+        predicate, terms = parse(filter_text, list(table.es.properties))
         order = order_entry(order_specs(orderby, table.es.key))
+        found = indexed_rows(table, terms, order)
+        if found is not None:
+            return found
 
         def entry(key: tuple[Any, ...], row: Row) -> tuple[Any, ...]:
             return (*order(row), row.seq, key)

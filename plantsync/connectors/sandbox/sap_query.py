@@ -16,13 +16,17 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from plantsync.connectors.sap.values import SapValueError, parse_datetime, parse_time
 
 Row = dict[str, Any]
 Predicate = Callable[[Row], bool]
+Condition = tuple[str, str, Any]  # (property, "eq" | "ne", literal)
+# A filter as an OR of terms, each an AND of conditions; None: it is not of that shape.
+Terms = list[tuple[Condition, ...]] | None
+_Node = tuple[Predicate, Terms]
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<typed>(?:datetimeoffset|datetime|guid|time)'[^']*')"
@@ -36,6 +40,14 @@ _OPS = {"eq", "ne", "gt", "ge", "lt", "le"}
 
 class QueryError(ValueError):
     """The query option is invalid (the sandbox answers 400 with this message)."""
+
+
+class Filter(NamedTuple):
+    """A parsed ``$filter``: the predicate over rows, and the filter as ``terms`` when it
+    is an OR of ANDs of ``eq``/``ne`` comparisons (what an index can answer)."""
+
+    predicate: Predicate
+    terms: Terms
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -76,11 +88,11 @@ class _Parser:
         self.pos = 0
         self.fields = set(fields)
 
-    def parse(self) -> Predicate:
-        pred = self._or()
+    def parse(self) -> Filter:
+        pred, terms = self._or()
         if self.pos != len(self.tokens):
             raise QueryError(f"unexpected {self.tokens[self.pos][1]!r} in $filter")
-        return pred
+        return Filter(pred, terms)
 
     def _peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -92,35 +104,38 @@ class _Parser:
         self.pos += 1
         return token
 
-    def _or(self) -> Predicate:
-        left = self._and()
+    def _or(self) -> _Node:
+        left, terms = self._and()
         while self._peek() == ("word", "or"):
             self.pos += 1
-            right = self._and()
+            right, more = self._and()
             left = (lambda a, b: lambda r: a(r) or b(r))(left, right)
-        return left
+            terms = terms + more if terms is not None and more is not None else None
+        return left, terms
 
-    def _and(self) -> Predicate:
-        left = self._unary()
+    def _and(self) -> _Node:
+        left, terms = self._unary()
         while self._peek() == ("word", "and"):
             self.pos += 1
-            right = self._unary()
+            right, more = self._unary()
             left = (lambda a, b: lambda r: a(r) and b(r))(left, right)
-        return left
+            single = terms is not None and more is not None and len(terms) == len(more) == 1
+            terms = [terms[0] + more[0]] if single and terms and more else None
+        return left, terms
 
-    def _unary(self) -> Predicate:
+    def _unary(self) -> _Node:
         token = self._peek()
         if token == ("word", "not"):
             self.pos += 1
-            inner = self._unary()
-            return lambda r: not inner(r)
+            inner, _ = self._unary()
+            return (lambda r: not inner(r)), None
         if token == ("punct", "("):
             self.pos += 1
-            inner = self._or()
+            node = self._or()
             self._expect(")")
-            return inner
+            return node
         if token and token[0] == "word" and token[1] in ("substringof", "startswith"):
-            return self._function()
+            return self._function(), None
         return self._comparison()
 
     def _expect(self, punct: str) -> None:
@@ -157,20 +172,21 @@ class _Parser:
             return lambda r: str(needle).lower() in str(r.get(field) or "").lower()
         return lambda r: str(r.get(field) or "").startswith(str(needle))
 
-    def _comparison(self) -> Predicate:
+    def _comparison(self) -> _Node:
         field = self._field()
         kind, op = self._next()
         if kind != "word" or op not in _OPS:
             raise QueryError(f"expected a comparison after {field}, got {op!r}")
         value = self._value()
-        return lambda r: compare(r.get(field), op, value)
+        terms: Terms = [((field, op, value),)] if op in ("eq", "ne") else None
+        return (lambda r: compare(r.get(field), op, value)), terms
 
 
 def compare(left: Any, op: str, right: Any) -> bool:
     """``left op right`` with OData's null rules (null equals only null)."""
     if left is None or right is None:
         return (left is right) if op == "eq" else (left is not right) if op == "ne" else False
-    left, right = _comparable(left), _comparable(right)
+    left, right = comparable(left), comparable(right)
     try:
         return {
             "eq": left == right,
@@ -184,7 +200,9 @@ def compare(left: Any, op: str, right: Any) -> bool:
         raise QueryError(f"cannot compare {left!r} with {right!r}") from None
 
 
-def _comparable(value: Any) -> Any:
+def comparable(value: Any) -> Any:
+    """``value`` as ``compare`` compares it: numbers as Decimals, GUID-like text in lower case
+    (``comparable(a) == comparable(b)`` is ``a eq b`` for values that are not null)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
@@ -196,8 +214,17 @@ def _comparable(value: Any) -> Any:
 
 def parse_filter(text: str | None, fields: Sequence[str]) -> Predicate:
     """A predicate over rows for a ``$filter`` (all rows when absent)."""
+    return parse(text, fields).predicate
+
+
+def parse(text: str | None, fields: Sequence[str]) -> Filter:
+    """A ``$filter`` parsed (keeps all rows when absent; no ``terms`` then).
+
+    Raises:
+        QueryError: the filter is invalid or names an unknown property.
+    """
     if not text or not text.strip():
-        return lambda _r: True
+        return Filter(lambda _r: True, None)
     return _Parser(text, fields).parse()
 
 

@@ -14,8 +14,9 @@ for every page.
 - ``View``: the rows a predicate keeps, in the order of an entry function (a sorted list of
   entries, one per row; the caller makes entries unique, e.g. by ending them with the row's
   insertion sequence ``Row.seq`` and key). Views are cached per query (``Rows.view``).
-- ``Lookup``: value -> keys (user keys that must stay unique), ``Counter``: value -> how many
-  rows (numbers counted per group).
+- ``Lookup``: value -> keys (user keys that must stay unique, fields looked up by value),
+  ``Counter``: value -> how many rows (numbers counted per group), ``Outliers``: the few rows
+  a rule that holds for nearly all rows rejects (rows whose fields no longer match their key).
 
 Insertion order is kept as a dict keeps it (``Row.seq``; replacing a key's row keeps its
 place), so "ties in insertion order" stays what it was with plain dicts.
@@ -445,3 +446,25 @@ class Counter(Derived[K]):
 
     def count(self, value: Hashable) -> int:
         return self._counts.get(value, 0)
+
+
+class Outliers(Derived[K]):
+    """The keys of the rows ``fits(key, row)`` rejects: a set, for a rule nearly all rows keep."""
+
+    def __init__(self, rows: Rows[K], fits: Callable[[K, Row], bool]) -> None:
+        super().__init__(rows)
+        self.fits = fits
+        self.keys: set[K] = {key for key, row in rows.items() if not fits(key, row)}
+        self._pending: set[K] = set()
+
+    def note(self, key: K, row: Row | None) -> None:
+        self._pending.add(key)
+
+    def sync(self) -> None:
+        pending, self._pending = self._pending, set()
+        for key in pending:
+            row = dict.get(self.rows, key)
+            if row is not None and not self.fits(key, row):
+                self.keys.add(key)
+            else:
+                self.keys.discard(key)
