@@ -132,10 +132,11 @@ def plan(
         _machine_codes(session, ctx, records) if ctx.entity is EntityType.work_order else {}
     )
     local_rows = _rows_by_id(session, ctx, [link.local_id for link in by_key.values()])
+    known = digests  # not ``digests or {}``: that would take the mapping's length per record
     out = []
     for record in records:
         link = by_key.get(record.key)
-        digest = (digests or {}).get(record.key) or _hash(record)
+        digest = (known.get(record.key) if known is not None else None) or _hash(record)
         if link is not None and link.sent_hash == digest and link.state != LinkState.failed:
             out.append(
                 InboundItem(record.key, "unchanged", digest, link=link, local_id=link.local_id)
@@ -414,8 +415,11 @@ class RecentHashes(MutableMapping[str, str]):
         yield from self._new
         yield from (k for k in self._old if k not in self._new)
 
-    def __len__(self) -> int:
+    def __len__(self) -> int:  # O(size): not for hot paths
         return len(self._new) + sum(1 for k in self._old if k not in self._new)
+
+    def __bool__(self) -> bool:
+        return bool(self._new or self._old)
 
 
 def dedupe(records: Sequence[ERPRecord], seen: MutableMapping[str, str]) -> list[ERPRecord]:
