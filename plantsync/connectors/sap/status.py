@@ -117,18 +117,20 @@ def read_statuses(
 
 def _key_clause(es: EntitySet, key: Mapping[str, str]) -> str:
     parts = [
-        f"{name} eq {_literal(es.properties[name].edm_type, value)}"
+        f"{name} eq {key_literal(es.properties[name].edm_type, value, label=f'key value {value!r}')}"
         for name, value in key.items()
         if name in es.properties
     ]
     return parts[0] if len(parts) == 1 else f"({' and '.join(parts)})"
 
 
-def _literal(edm_type: str, text: str) -> str:
+def key_literal(edm_type: str, text: str, *, label: str) -> str:
+    """The OData literal of a key part given as text (``ERPValidationError`` naming ``label``
+    when a date key does not parse): the one rule for filters and entity URLs."""
     value: Any = text
     if edm_type in ("Edm.DateTime", "Edm.DateTimeOffset"):
         try:
             value = parse_datetime(text)
         except SapValueError as exc:
-            raise ERPValidationError(f"key value {text!r}: {exc}", provider="sap") from None
+            raise ERPValidationError(f"{label}: {exc}", provider="sap") from None
     return filter_literal(edm_type, value)

@@ -29,11 +29,11 @@ from plantsync.connectors.sap.metadata import EntitySet, ServiceModel
 from plantsync.connectors.sap.records import payload, reference_value, split_pairs
 from plantsync.connectors.sap.status import (
     StatusChange,
+    key_literal,
     lifecycle_of,
     plan_change,
     read_statuses,
 )
-from plantsync.connectors.sap.values import SapValueError, filter_literal, parse_datetime
 from plantsync.errors import ERPConfigurationError, ERPValidationError, RecordError
 
 # Changesets per $batch. SAP Gateway sets no maximum; a $batch is processed in one work
@@ -256,13 +256,7 @@ class Writer:
         return dict(zip(self.resource.key, parts, strict=True))
 
     def _literal(self, name: str, text: str, edm_type: str) -> str:
-        value: Any = text
-        if edm_type in ("Edm.DateTime", "Edm.DateTimeOffset"):
-            try:
-                value = parse_datetime(text)
-            except SapValueError as exc:
-                raise ERPValidationError(f"{name}: {exc}", provider="sap") from None
-        return quote(filter_literal(edm_type, value), safe="'")
+        return quote(key_literal(edm_type, text, label=name), safe="'")
 
     def _entity_url(self, erp_key: str) -> str:
         values = self._key_values(erp_key)
