@@ -66,12 +66,12 @@ def sync_job(connection_id: str, direction: str, entity: str, *, per_record: boo
 
     from sqlmodel import select
 
-    from plantsync.connectors.base import Direction, EntityType
     from plantsync.core.config import get_settings
     from plantsync.core.db import get_database
     from plantsync.core.models.integration import Connection, SyncTrigger
     from plantsync.core.sync import engine, runs
     from plantsync.core.sync.executor import run_in_process
+    from plantsync.entities import Direction, EntityType
 
     db = get_database(get_settings())
     with db.session(write=True) as session:
@@ -118,7 +118,7 @@ def _tail(body: bytes) -> bytes:
 
 
 def _raw_sap(client: httpx.Client, info: dict[str, Any]) -> tuple[int, int]:
-    from plantsync.connectors.base import Direction, EntityType
+    from plantsync.entities import Direction, EntityType
     from plantsync.mappings.schema import load_default_mapping
 
     res = load_default_mapping("sap").resources()[EntityType.machine][Direction.inbound]
@@ -144,7 +144,7 @@ def _raw_sap(client: httpx.Client, info: dict[str, Any]) -> tuple[int, int]:
 
 
 def _raw_dynamics(client: httpx.Client, info: dict[str, Any]) -> tuple[int, int]:
-    from plantsync.connectors.base import Direction, EntityType
+    from plantsync.entities import Direction, EntityType
     from plantsync.mappings.schema import load_default_mapping
 
     res = load_default_mapping("dynamics").resources()[EntityType.machine][Direction.inbound]
@@ -174,7 +174,7 @@ def _raw_dynamics(client: httpx.Client, info: dict[str, Any]) -> tuple[int, int]
 
 
 def _raw_oracle(client: httpx.Client, info: dict[str, Any]) -> tuple[int, int]:
-    from plantsync.connectors.base import Direction, EntityType
+    from plantsync.entities import Direction, EntityType
     from plantsync.mappings.schema import load_default_mapping
 
     res = load_default_mapping("oracle").resources()[EntityType.machine][Direction.inbound]

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
 
-from plantsync.connectors.base import EntityType
 from plantsync.core.db import Database
 from plantsync.core.models.integration import ExternalLink, LinkState
 from plantsync.core.models.maintenance import WorkOrder, WorkOrderKind, WorkOrderStatus
 from plantsync.core.models.plant import Machine, Site
 from plantsync.core.services.changes import ChangeOrigin, stamp_change
+from plantsync.entities import EntityType
 
 ORIGIN = ChangeOrigin.system("bench")
 BASE = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)

@@ -198,8 +198,17 @@ def list_(tenant: str | None = TenantOption, json_out: bool = JsonOption) -> Non
         print_json(items)
         return
     print_table(
-        ["id", "name", "provider", "base_url", "active", "interval", "last status", "next sync",
-         "health"],  # fmt: skip
+        [
+            "id",
+            "name",
+            "provider",
+            "base_url",
+            "active",
+            "interval",
+            "last status",
+            "next sync",
+            "health",
+        ],
         [
             (
                 c.id,

@@ -11,13 +11,13 @@ import uuid
 import typer
 
 from plantsync.cli.common import TenantOption, database, print_json, print_table, settings, stderr
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.clock import SYSTEM_CLOCK
 from plantsync.core.models.integration import SyncStatus
 from plantsync.core.services import sync_logs
 from plantsync.core.services.connections import get_connection
 from plantsync.core.services.sync_logs import LogFilters, SyncLogPublic
 from plantsync.core.services.tenants import resolve_tenant
+from plantsync.entities import Direction, EntityType
 from plantsync.errors import ValidationError
 
 logs_app = typer.Typer(help="Sync logs: list, follow, show one, prune old ones.")

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from plantsync.cli.common import TenantOption, database, fail, print_json, print_table, stderr
-from plantsync.connectors.base import Direction, EntityType
+from plantsync.entities import Direction, EntityType
 from plantsync.mappings.overrides import RESOURCE_KEY, describe_fields
 
 mappings_app = typer.Typer(

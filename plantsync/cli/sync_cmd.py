@@ -21,7 +21,6 @@ import uuid
 import typer
 
 from plantsync.cli.common import EXIT_FAILED, TenantOption, database, print_json, stderr
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.clock import SYSTEM_CLOCK
 from plantsync.core.db import Database
 from plantsync.core.models.integration import SyncStatus, SyncTrigger
@@ -30,6 +29,7 @@ from plantsync.core.services.sync_logs import SyncLogDetail, get_log_detail
 from plantsync.core.services.tenants import resolve_tenant
 from plantsync.core.sync import runs
 from plantsync.core.sync.executor import run_in_process
+from plantsync.entities import Direction, EntityType
 
 EXIT_SKIPPED = 3
 POLL_SECONDS = 1.0

@@ -8,10 +8,10 @@ import typer
 
 from plantsync.cli.common import TenantOption, database, print_json, print_table
 from plantsync.core.models.maintenance import WorkOrderKind, WorkOrderStatus
-from plantsync.core.money import format_minor
 from plantsync.core.services import work_orders
 from plantsync.core.services.tenants import resolve_tenant
 from plantsync.errors import NotFoundError
+from plantsync.money import format_minor
 
 work_orders_app = typer.Typer(help="Work orders: list, show.", no_args_is_help=True)
 JsonOption = typer.Option(False, "--json", help="Print JSON.")

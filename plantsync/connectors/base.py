@@ -37,40 +37,8 @@ import httpx
 from pydantic import BaseModel
 
 from plantsync.connectors.http import RetryPolicy
+from plantsync.entities import Direction, EntitySupport, EntityType
 from plantsync.errors import RecordError
-
-
-class Direction(StrEnum):
-    inbound = "inbound"
-    outbound = "outbound"
-
-
-class EntityType(StrEnum):
-    work_order = "work_order"
-    production_data = "production_data"
-    downtime = "downtime"
-    machine = "machine"
-
-
-@dataclass(frozen=True, order=True)
-class EntitySupport:
-    entity: EntityType
-    direction: Direction
-
-    def __str__(self) -> str:
-        return f"{self.direction.value}:{self.entity.value}"
-
-
-ENTITY_MATRIX: frozenset[EntitySupport] = frozenset(
-    {
-        EntitySupport(EntityType.work_order, Direction.outbound),
-        EntitySupport(EntityType.production_data, Direction.outbound),
-        EntitySupport(EntityType.downtime, Direction.outbound),
-        EntitySupport(EntityType.machine, Direction.inbound),
-        EntitySupport(EntityType.work_order, Direction.inbound),
-    }
-)
-"""Everything PlantSync can sync (DESIGN.md's entity matrix); a connector supports a subset."""
 
 
 class Reconcile(StrEnum):

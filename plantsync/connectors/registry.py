@@ -27,7 +27,8 @@ import httpx
 from pydantic import BaseModel, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 
-from plantsync.connectors.base import Connector, ConnectorConfig, EntitySupport
+from plantsync.connectors.base import Connector, ConnectorConfig
+from plantsync.entities import EntitySupport
 from plantsync.errors import ConfigurationError, ValidationError
 
 GROUP = "plantsync.connectors"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from plantsync.connectors.base import EntityType
+from plantsync.entities import EntityType
 
 CANONICAL_FIELDS: Mapping[EntityType, Mapping[str, str]] = {
     EntityType.machine: {

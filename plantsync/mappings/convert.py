@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from plantsync.core import money
+from plantsync import money
 
 _UTC_ZONE = ZoneInfo("UTC")
 

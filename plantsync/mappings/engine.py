@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from plantsync.connectors.base import Direction, EntityType
+from plantsync.entities import Direction, EntityType
 from plantsync.errors import RecordError
 from plantsync.mappings.canonical import CANONICAL_FIELDS, entity_key_field
 from plantsync.mappings.convert import Context, ConversionError, converters

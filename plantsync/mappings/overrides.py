@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from importlib import resources as importlib_resources
 from typing import Any
 
-from plantsync.connectors.base import Direction, EntityType, Resource
+from plantsync.connectors.base import Resource
+from plantsync.entities import Direction, EntityType
 from plantsync.errors import ValidationError
 from plantsync.mappings.canonical import CANONICAL_FIELDS
 from plantsync.mappings.schema import load_default_mapping

@@ -51,10 +51,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from plantsync.connectors.base import Direction, EntityType, Reconcile, Resource
+from plantsync.connectors.base import Reconcile, Resource
+from plantsync.connectors.lifecycle import OPTION, StatusLifecycle
+from plantsync.entities import Direction, EntityType
 from plantsync.errors import ConfigurationError
 from plantsync.mappings.canonical import CANONICAL_FIELDS
-from plantsync.mappings.lifecycle import OPTION, StatusLifecycle
 
 CONVERSIONS: Mapping[str, str] = {
     "str": "text as is (trimmed)",

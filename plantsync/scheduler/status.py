@@ -12,13 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.config import Settings
 from plantsync.core.db import Database
 from plantsync.core.models.integration import SyncStatus
 from plantsync.core.services.connections import consecutive_failures
 from plantsync.core.services.sync_logs import schedule_for
+from plantsync.entities import Direction, EntityType
 from plantsync.scheduler import due
 from plantsync.scheduler.embedded import SchedulerService
 

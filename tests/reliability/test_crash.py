@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from plantsync.connectors.base import EntityType
 from plantsync.core.models.integration import SyncLog, SyncStatus
+from plantsync.entities import EntityType
 from tests.conftest import require_postgres
 from tests.integration.connectors.conftest import SandboxHandle
 from tests.integration.sync.erp_edit import MachineEditor

@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlmodel import col, func, select
 
-from plantsync.connectors.base import EntityType
 from plantsync.core.models.integration import LinkState, SyncLog, SyncStatus, SyncTrigger
 from plantsync.core.models.maintenance import WorkOrder
+from plantsync.entities import EntityType
 from tests.integration.connectors.conftest import SandboxHandle
 from tests.integration.sync.conftest import Hub
 from tests.integration.sync.erp_edit import MachineEditor

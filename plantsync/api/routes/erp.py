@@ -25,7 +25,6 @@ from plantsync.api.deps import (
     WriteSession,
 )
 from plantsync.api.routes import erp_examples as ex
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.models.integration import (
     ConnectionCreate,
     ConnectionPublic,
@@ -38,6 +37,7 @@ from plantsync.core.services import connections as service
 from plantsync.core.services import sync_logs
 from plantsync.core.services.sync_logs import LogFilters, SyncLogDetail, SyncLogPublic
 from plantsync.core.sync import runs
+from plantsync.entities import Direction, EntityType
 
 router = APIRouter(prefix="/api/v1/erp", tags=["erp"])
 

@@ -19,13 +19,10 @@ import httpx
 from pydantic import ValidationError as PydanticValidationError
 
 from plantsync.connectors.base import (
-    ENTITY_MATRIX,
     ConnectionTestResult,
     Connector,
     ConnectorConfig,
     Cursor,
-    Direction,
-    EntityType,
     ERPRecord,
     Page,
     PushRecord,
@@ -51,6 +48,7 @@ from plantsync.connectors.dynamics.client import (
 from plantsync.connectors.dynamics.writes import WritePlanner
 from plantsync.connectors.http import RetryPolicy, build_client, send
 from plantsync.connectors.pagination import ODataNextLinkPaginator
+from plantsync.entities import ENTITY_MATRIX, Direction, EntityType
 from plantsync.errors import (
     ConnectorError,
     ERPConfigurationError,

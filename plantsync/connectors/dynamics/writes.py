@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
-from plantsync.connectors.base import EntityType, PushRecord, PushResult, Reconcile, Resource
+from plantsync.connectors.base import PushRecord, PushResult, Reconcile, Resource
 from plantsync.connectors.dynamics.batch import BatchAnswer, BatchPart, build_batch, parse_batch
 from plantsync.connectors.dynamics.client import (
     MAX_BATCH_REQUESTS,
@@ -38,6 +38,7 @@ from plantsync.connectors.dynamics.client import (
     prefer,
 )
 from plantsync.connectors.http import send
+from plantsync.entities import EntityType
 from plantsync.errors import ERPValidationError, RecordError, UnavailableError
 
 if TYPE_CHECKING:

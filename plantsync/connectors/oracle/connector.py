@@ -24,13 +24,10 @@ import httpx
 from typing_extensions import override
 
 from plantsync.connectors.base import (
-    ENTITY_MATRIX,
     ConnectionTestResult,
     Connector,
     ConnectorConfig,
     Cursor,
-    Direction,
-    EntityType,
     ERPRecord,
     Page,
     PushRecord,
@@ -50,6 +47,7 @@ from plantsync.connectors.oracle.client import (
 )
 from plantsync.connectors.oracle.writes import OracleWriter
 from plantsync.connectors.pagination import OffsetHasMorePaginator
+from plantsync.entities import ENTITY_MATRIX, Direction, EntityType
 from plantsync.errors import (
     ConnectorError,
     ERPAuthenticationError,

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from plantsync.connectors.base import (
-    EntityType,
     ERPRecord,
     PushRecord,
     PushResult,
@@ -31,6 +30,7 @@ from plantsync.connectors.base import (
     key_string,
 )
 from plantsync.connectors.oracle.client import PROVIDER, BatchPart, OracleClient, format_value
+from plantsync.entities import EntityType
 from plantsync.errors import AmbiguousWriteError, ERPConfigurationError, RecordError
 
 Finder = Callable[[EntityType, str], ERPRecord | None]

@@ -9,7 +9,7 @@ Where things live comes from the mapping (``mappings/sap.yaml``, a connection's 
 - ``datetime_pairs``: ``{DateField: TimeField}`` SAP keeps a timestamp as a date + a time.
 - ``inactive_flags``: boolean fields that mark a record deactivated (``ERPRecord.deleted``).
 - ``status_actions``: ``{field, initial, actions: {ERP status: {call, from}}}``, the order
-  life cycle (``mappings/lifecycle.py``): a status is set by the chain of function imports
+  life cycle (``connectors/lifecycle.py``): a status is set by the chain of function imports
   from the record's current status (read, or from the create answer) to the target, in one
   changeset with the update; never by writing the field. A change backwards fails its record.
 - ``cancel_action``: for ``create_only`` resources, the function import that cancels the
@@ -30,14 +30,10 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from plantsync.connectors.base import (
-    ENTITY_MATRIX,
     ConnectionTestResult,
     Connector,
     ConnectorConfig,
     Cursor,
-    Direction,
-    EntitySupport,
-    EntityType,
     ERPRecord,
     Page,
     PushRecord,
@@ -52,6 +48,7 @@ from plantsync.connectors.sap.records import read_row, reference_value
 from plantsync.connectors.sap.status import lifecycle_of
 from plantsync.connectors.sap.values import filter_literal
 from plantsync.connectors.sap.writer import Writer
+from plantsync.entities import ENTITY_MATRIX, Direction, EntitySupport, EntityType
 from plantsync.errors import (
     ConnectorError,
     ERPAuthenticationError,

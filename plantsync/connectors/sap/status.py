@@ -18,11 +18,11 @@ from pydantic import ValidationError as PydanticValidationError
 
 from plantsync.connectors.base import Resource
 from plantsync.connectors.base import key_string as join_key
+from plantsync.connectors.lifecycle import StatusChangeError, StatusLifecycle, StatusStep
 from plantsync.connectors.sap.client import SapClient
 from plantsync.connectors.sap.metadata import EntitySet
 from plantsync.connectors.sap.values import SapValueError, filter_literal, parse_datetime
 from plantsync.errors import ERPConfigurationError, ERPValidationError
-from plantsync.mappings.lifecycle import StatusChangeError, StatusLifecycle, StatusStep
 
 # Keys per status read: keeps the $filter (and so the URL) well under Gateway limits.
 READ_CHUNK = 40

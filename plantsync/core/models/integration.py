@@ -34,8 +34,8 @@ import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator, model_validator
 from sqlmodel import Field, SQLModel
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.models.base import id_field, tenant_field, utc_field
+from plantsync.entities import Direction, EntityType
 
 MAX_CONNECTIONS_PER_TENANT = 10
 MAX_RECORD_ERRORS_PER_RUN = 500

@@ -20,12 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import func, update
 from sqlmodel import Session, col, delete, select
 
-from plantsync.connectors.base import (
-    ConnectionTestResult,
-    ConnectorConfig,
-    Direction,
-    TLSConfig,
-)
+from plantsync.connectors.base import ConnectionTestResult, ConnectorConfig, TLSConfig
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.config import Settings
 from plantsync.core.db import Database
@@ -50,6 +45,7 @@ from plantsync.core.security import secret_box
 from plantsync.core.services.audit import record_audit
 from plantsync.core.services.sync_logs import schedule_for, summarize_schedule
 from plantsync.core.sync import connector_class, supported_pairs
+from plantsync.entities import Direction
 from plantsync.errors import ConflictError, ConnectorError, NotFoundError, ValidationError
 from plantsync.mappings.overrides import effective_resources, validate_field_mappings
 

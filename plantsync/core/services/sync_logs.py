@@ -16,7 +16,6 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, delete, select
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.models.integration import (
     FINISHED_STATUSES,
@@ -29,6 +28,7 @@ from plantsync.core.models.integration import (
     SyncTrigger,
 )
 from plantsync.core.paging import Page, check_limit, decode_cursor, encode_cursor, keyset_after
+from plantsync.entities import Direction, EntityType
 from plantsync.errors import NotFoundError, ValidationError
 
 API_PREFIX = "/api/v1"

@@ -13,8 +13,9 @@ import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from plantsync.connectors.base import ENTITY_MATRIX, Connector, Direction, EntitySupport, EntityType
+from plantsync.connectors.base import Connector
 from plantsync.core.db import Database
+from plantsync.entities import ENTITY_MATRIX, Direction, EntitySupport, EntityType
 from plantsync.errors import BadRequestError, ValidationError
 
 SYNC_MATRIX: frozenset[EntitySupport] = ENTITY_MATRIX  # defined with the connector interface

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from plantsync.connectors.base import Connector, Direction, EntityType
+from plantsync.connectors.base import Connector
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.db import Database
 from plantsync.core.models.integration import Connection, SyncTrigger
 from plantsync.core.sync import runs
+from plantsync.entities import Direction, EntityType
 from plantsync.mappings.schema import EntityMapping, ProviderMapping
 
 #: Record errors are flushed to the log at every checkpoint (the log keeps at most

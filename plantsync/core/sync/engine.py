@@ -34,13 +34,14 @@ from typing import Any
 
 from sqlmodel import Session
 
-from plantsync.connectors.base import Connector, ConnectorConfig, Direction, EntityType
+from plantsync.connectors.base import Connector, ConnectorConfig
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.config import Settings
 from plantsync.core.db import Database
 from plantsync.core.models.integration import Connection, SyncLog, SyncStatus
 from plantsync.core.sync import current_database, inbound, outbound, runs
 from plantsync.core.sync.context import LeaseLostError, RunContext
+from plantsync.entities import Direction, EntityType
 from plantsync.errors import (
     ConnectorError,
     ERPAuthenticationError,

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from plantsync.connectors.base import Cursor, Direction, EntityType, ERPRecord
+from plantsync.connectors.base import Cursor, ERPRecord
 from plantsync.core.models.integration import ExternalLink, LinkState, SyncCursor
 from plantsync.core.models.maintenance import WorkOrder
 from plantsync.core.models.plant import Machine
@@ -38,6 +38,7 @@ from plantsync.core.sync.context import RunContext
 from plantsync.core.sync.hashing import record_hash
 from plantsync.core.sync.prefetch import read_ahead
 from plantsync.core.sync.records import machine_item, work_order_item
+from plantsync.entities import Direction, EntityType
 from plantsync.mappings.convert import Context
 from plantsync.mappings.engine import RecordMappingError, from_erp
 

@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.db import new_id
 from plantsync.core.models.integration import ExternalLink, LinkState
 from plantsync.core.models.maintenance import WorkOrder
 from plantsync.core.models.plant import Machine, Site
 from plantsync.core.sync.records import Refs
+from plantsync.entities import Direction, EntityType
 
 _CHUNK = 500
 #: Push outcomes a later run must look at again (the answer is unknown, or the ERP refused).

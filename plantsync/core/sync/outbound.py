@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from plantsync.connectors.base import Direction, PushRecord, PushResult, Reconcile
+from plantsync.connectors.base import PushRecord, PushResult, Reconcile
 from plantsync.core.models.integration import (
     ExternalLink,
     LinkState,
@@ -42,6 +42,7 @@ from plantsync.core.sync import links, references
 from plantsync.core.sync.context import RunContext
 from plantsync.core.sync.hashing import record_hash
 from plantsync.core.sync.records import OUTBOUND_MODELS, Refs, canonical_record, eligible
+from plantsync.entities import Direction
 from plantsync.errors import AmbiguousWriteError, RecordError
 from plantsync.mappings.convert import Context
 from plantsync.mappings.engine import RecordMappingError, to_erp

@@ -25,11 +25,11 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
-from plantsync.connectors.base import EntityType
 from plantsync.core.models.downtime import DowntimeEvent
 from plantsync.core.models.maintenance import WorkOrder
 from plantsync.core.models.plant import CODE_PATTERN, Machine
 from plantsync.core.models.production import ProductionRun, RunStatus
+from plantsync.entities import EntityType
 from plantsync.mappings.engine import RecordMappingError
 
 OUTBOUND_MODELS: Mapping[EntityType, type[SQLModel]] = {

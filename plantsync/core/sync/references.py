@@ -21,9 +21,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.sync.context import RunContext
 from plantsync.core.sync.records import Refs
+from plantsync.entities import Direction, EntityType
 from plantsync.mappings.engine import RecordMappingError
 
 _TARGETS = {"machine_id": EntityType.machine, "work_order_id": EntityType.work_order}

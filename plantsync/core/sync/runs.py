@@ -30,7 +30,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select, update
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.models.integration import (
     ACTIVE_STATUSES,
@@ -42,6 +41,7 @@ from plantsync.core.models.integration import (
 )
 from plantsync.core.principal import Principal
 from plantsync.core.sync import check_pair
+from plantsync.entities import Direction, EntityType
 from plantsync.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
 
 DEFAULT_LEASE_SECONDS = 120

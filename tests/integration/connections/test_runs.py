@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.clock import FrozenClock
 from plantsync.core.config import Settings
 from plantsync.core.db import Database
@@ -24,6 +23,7 @@ from plantsync.core.principal import Principal
 from plantsync.core.services import connections, sync_logs
 from plantsync.core.sync import current_database, runs
 from plantsync.core.sync.executor import ENGINE_MISSING, Executor, run_in_process
+from plantsync.entities import Direction, EntityType
 from tests.integration.connections.test_connections_api import EXAMPLE
 
 

@@ -24,8 +24,6 @@ import pytest
 from plantsync.connectors.base import (
     Connector,
     Cursor,
-    Direction,
-    EntityType,
     ERPRecord,
     PushRecord,
     PushResult,
@@ -33,6 +31,7 @@ from plantsync.connectors.base import (
     TLSConfig,
 )
 from plantsync.connectors.http import RetryPolicy
+from plantsync.entities import Direction, EntityType
 from plantsync.errors import RetriableError
 from plantsync.mappings.convert import Context
 from plantsync.mappings.engine import from_erp, to_erp

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from plantsync.connectors.base import Connector, ConnectorConfig, Direction, EntityType
+from plantsync.connectors.base import Connector, ConnectorConfig
 from plantsync.connectors.registry import build_connector
 from plantsync.connectors.sandbox.server import Sandbox, SandboxRunner
 from plantsync.core.config import Settings
@@ -35,6 +35,7 @@ from plantsync.core.services.connections import create_connection
 from plantsync.core.sync import runs
 from plantsync.core.sync.engine import bind_connector_factory, bind_settings
 from plantsync.core.sync.executor import run_in_process
+from plantsync.entities import Direction, EntityType
 from tests.factories import create_tenant
 from tests.integration.connectors.conftest import FAST_RETRY, SandboxHandle
 

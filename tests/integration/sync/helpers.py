@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from plantsync.connectors.base import EntityType
 from plantsync.core.db import Database
 from plantsync.core.models.downtime import DowntimeEvent, DowntimeSource
 from plantsync.core.models.integration import ExternalLink, LinkState
@@ -16,6 +15,7 @@ from plantsync.core.models.maintenance import WorkOrder, WorkOrderKind, WorkOrde
 from plantsync.core.models.plant import Machine, Site
 from plantsync.core.models.production import ProductionRun, RunStatus
 from plantsync.core.services.changes import ChangeOrigin, stamp_change
+from plantsync.entities import EntityType
 
 USER = ChangeOrigin.system("test-user")
 # Reasons the default mappings know (SAP maps them to its 4-character coding codes).

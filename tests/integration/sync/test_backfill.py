@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.models.integration import Connection, ConnectionUpdate, SyncStatus
 from plantsync.core.principal import Principal
 from plantsync.core.services.connections import update_connection
+from plantsync.entities import Direction, EntityType
 from tests.integration.sync.conftest import Hub
 from tests.integration.sync.helpers import ensure_site, linked_machines, make_work_orders
 from tests.integration.sync.test_outbound import writes

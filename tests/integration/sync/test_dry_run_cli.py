@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.models.integration import ExternalLink, SyncLog, SyncStatus
 from plantsync.core.models.plant import Machine
 from plantsync.core.services import changes
 from plantsync.core.services.changes import stamp_change
 from plantsync.core.sync.engine import bind_connector_factory, dry_run
+from plantsync.entities import Direction, EntityType
 from tests.conftest import CliRunner
 from tests.integration.sync.conftest import MACHINES, Hub, fast_factory
 from tests.integration.sync.helpers import USER, ensure_site, linked_machines, make_work_orders

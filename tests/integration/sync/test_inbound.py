@@ -11,9 +11,9 @@ import uuid
 import pytest
 from sqlmodel import col, select
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.models.integration import Connection, SyncCursor, SyncStatus
 from plantsync.core.models.plant import Machine
+from plantsync.entities import Direction, EntityType
 from tests.integration.sync.conftest import MACHINES, PAGE_SIZE, PROVIDERS, Hub
 from tests.integration.sync.erp_edit import MachineEditor, late
 from tests.integration.sync.helpers import links_of

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.models.integration import SyncStatus
+from plantsync.entities import Direction, EntityType
 from tests.integration.sync.conftest import Hub
 
 

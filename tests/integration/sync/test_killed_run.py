@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.clock import SYSTEM_CLOCK, FrozenClock
 from plantsync.core.models.integration import LinkState, SyncLog, SyncStatus
 from plantsync.core.sync import runs
+from plantsync.entities import Direction, EntityType
 from tests.integration.sync.conftest import Hub
 from tests.integration.sync.helpers import ensure_site, linked_machines, links_of, make_work_orders
 from tests.integration.sync.test_outbound import erp_rows

@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
-from plantsync.connectors.base import Direction, EntityType, key_string
+from plantsync.connectors.base import key_string
 from plantsync.core.models.downtime import DowntimeEvent
 from plantsync.core.models.integration import Connection, LinkState, SyncStatus
 from plantsync.core.models.maintenance import WorkOrder
 from plantsync.core.models.production import ProductionRun
 from plantsync.core.sync.engine import effective_mapping
+from plantsync.entities import Direction, EntityType
 from tests.integration.sync.conftest import PROVIDERS, RECORDS, Hub
 from tests.integration.sync.helpers import (
     ensure_site,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.models.downtime import DowntimeEvent
 from plantsync.core.models.plant import Machine
 from plantsync.core.services.changes import stamp_change
 from plantsync.core.services.sync_logs import get_log_detail
+from plantsync.entities import Direction, EntityType
 from tests.integration.sync.conftest import Hub
 from tests.integration.sync.helpers import USER, make_downtime
 from tests.integration.sync.test_outbound import erp_rows

@@ -8,11 +8,11 @@ import uuid
 
 from sqlmodel import select
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.models.integration import ExternalLink, LinkState, SyncStatus, SyncTrigger
 from plantsync.core.models.plant import Machine
 from plantsync.core.services.changes import stamp_change
 from plantsync.core.services.sync_logs import get_log_detail
+from plantsync.entities import Direction, EntityType
 from tests.integration.sync.conftest import Hub
 from tests.integration.sync.helpers import (
     USER,

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.models.integration import (
     ExternalLink,
     LinkState,
@@ -26,6 +25,7 @@ from plantsync.core.models.maintenance import WorkOrder
 from plantsync.core.models.plant import Machine
 from plantsync.core.services.changes import stamp_change
 from plantsync.core.services.sync_logs import get_log_detail
+from plantsync.entities import Direction, EntityType
 from tests.integration.sync.conftest import PROVIDERS, RECORDS, Hub
 from tests.integration.sync.erp_edit import MachineEditor
 from tests.integration.sync.helpers import (

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.models.integration import Connection
 from plantsync.core.services.sync_logs import next_sync_at
+from plantsync.entities import Direction, EntityType
 from plantsync.errors import ValidationError
 from plantsync.mappings.overrides import effective_resources, valid_keys, validate_field_mappings
 from plantsync.mappings.schema import load_default_mapping

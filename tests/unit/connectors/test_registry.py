@@ -9,7 +9,8 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 from plantsync.connectors import registry
-from plantsync.connectors.base import Connector, Direction, EntitySupport, EntityType
+from plantsync.connectors.base import Connector
+from plantsync.entities import Direction, EntitySupport, EntityType
 from plantsync.errors import ConfigurationError, ValidationError
 
 BUILT_INS = ("sap", "dynamics", "oracle")

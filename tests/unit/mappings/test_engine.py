@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plantsync.connectors.base import Direction, EntityType
+from plantsync.entities import Direction, EntityType
 from plantsync.mappings.convert import Context, converters
 from plantsync.mappings.engine import RecordMappingError, apply_overrides, from_erp, to_erp
 from plantsync.mappings.schema import MappingError, parse_mapping

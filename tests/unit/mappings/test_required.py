@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from plantsync.connectors.base import Direction, EntityType
+from plantsync.entities import Direction, EntityType
 from plantsync.mappings.schema import MappingError, load_default_mapping, parse_mapping
 
 DOC: dict[str, Any] = {

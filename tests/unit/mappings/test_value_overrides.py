@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from plantsync.connectors.base import Direction, EntityType
+from plantsync.entities import Direction, EntityType
 from plantsync.errors import ValidationError
 from plantsync.mappings.convert import Context
 from plantsync.mappings.engine import RecordMappingError, apply_overrides, to_erp

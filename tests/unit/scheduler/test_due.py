@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.models.integration import Connection
 from plantsync.core.sync import runs
+from plantsync.entities import Direction, EntityType
 from plantsync.scheduler import due
 from plantsync.scheduler.stalled import ABANDONED_MARK, RetryPolicy
 

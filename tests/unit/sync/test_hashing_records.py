@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from plantsync.connectors.base import Direction, EntityType
 from plantsync.core.models.downtime import DowntimeEvent
 from plantsync.core.models.integration import ExternalLink, LinkState
 from plantsync.core.models.maintenance import WorkOrder, WorkOrderStatus
@@ -26,6 +25,7 @@ from plantsync.core.sync.records import (
     machine_item,
     work_order_item,
 )
+from plantsync.entities import Direction, EntityType
 from plantsync.mappings.engine import RecordMappingError
 from plantsync.mappings.schema import load_default_mapping
 

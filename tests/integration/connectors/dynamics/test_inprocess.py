@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from plantsync.connectors.base import Cursor, EntityType, Page, PushRecord
+from plantsync.connectors.base import Cursor, Page, PushRecord
 from plantsync.connectors.dynamics.connector import DynamicsConnector
 from plantsync.connectors.sandbox.dynamics import CLIENT_SECRET, DynamicsSandbox
+from plantsync.entities import EntityType
 from tests.integration.connectors.dynamics.conftest import RECORDS
 
 Make = Callable[..., tuple[DynamicsConnector, list[float]]]

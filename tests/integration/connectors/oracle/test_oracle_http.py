@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 
-from plantsync.connectors.base import Connector, EntityType, PushRecord, TLSConfig
+from plantsync.connectors.base import Connector, PushRecord, TLSConfig
 from plantsync.connectors.oracle.connector import OracleAuthConfig, OracleConnector
+from plantsync.entities import EntityType
 from tests.integration.connectors.conftest import RECORDS, SandboxHandle, sandbox_config
 
 ConnectorFor = Callable[..., Connector]

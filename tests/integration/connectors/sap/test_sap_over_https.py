@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from plantsync.connectors.base import Connector, EntityType, PushRecord
+from plantsync.connectors.base import Connector, PushRecord
+from plantsync.entities import EntityType
 
 
 def test_complete_pull_across_server_pages_and_push(

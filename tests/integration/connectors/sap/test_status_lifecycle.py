@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from plantsync.connectors.base import EntityType, PushRecord
+from plantsync.connectors.base import PushRecord
 from plantsync.connectors.sandbox.sap import SapSandbox
 from plantsync.connectors.sap.connector import SapConnector
+from plantsync.entities import EntityType
 from plantsync.errors import ERPValidationError
 
 Make = Callable[..., SapConnector]

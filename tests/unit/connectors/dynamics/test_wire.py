@@ -9,10 +9,11 @@ import httpx
 import pytest
 import respx
 
-from plantsync.connectors.base import Cursor, Direction, EntityType, PushRecord, Reconcile
+from plantsync.connectors.base import Cursor, PushRecord, Reconcile
 from plantsync.connectors.dynamics.batch import parse_batch
 from plantsync.connectors.dynamics.client import deterministic_guid
 from plantsync.connectors.dynamics.connector import DynamicsConnector
+from plantsync.entities import Direction, EntityType
 from plantsync.errors import AmbiguousWriteError, ThrottledError
 from tests.unit.connectors.dynamics.conftest import (
     ROOT,

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from plantsync.connectors.base import ConnectorConfig, Cursor, EntityType, PushRecord
+from plantsync.connectors.base import ConnectorConfig, Cursor, PushRecord
 from plantsync.connectors.http import RetryPolicy
 from plantsync.connectors.oracle.connector import OracleAuthConfig, OracleConnector
 from plantsync.connectors.sandbox.oracle import OracleSandbox
+from plantsync.entities import EntityType
 from plantsync.mappings.schema import load_default_mapping
 
 with warnings.catch_warnings():

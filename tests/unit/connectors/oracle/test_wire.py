@@ -10,8 +10,9 @@ import httpx
 import pytest
 import respx
 
-from plantsync.connectors.base import Cursor, EntityType, PushRecord
+from plantsync.connectors.base import Cursor, PushRecord
 from plantsync.connectors.oracle.connector import OracleConnector
+from plantsync.entities import EntityType
 from plantsync.errors import UnavailableError
 from tests.unit.connectors.oracle.conftest import OAUTH, ROOT, make_connector
 

@@ -10,8 +10,9 @@ import httpx
 import pytest
 import respx
 
-from plantsync.connectors.base import EntityType, PushRecord
+from plantsync.connectors.base import PushRecord
 from plantsync.connectors.sap.client import CsrfTokenError, classify_sap_response
+from plantsync.entities import EntityType
 from plantsync.errors import ERPPermissionError, ERPValidationError, UnavailableError
 
 from .conftest import ROOT, make_connector, metadata

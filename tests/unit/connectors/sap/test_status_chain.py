@@ -11,7 +11,8 @@ import httpx
 import pytest
 import respx
 
-from plantsync.connectors.base import Direction, EntityType, PushRecord
+from plantsync.connectors.base import PushRecord
+from plantsync.entities import Direction, EntityType
 from plantsync.errors import ERPConfigurationError, ERPValidationError
 
 from .conftest import ROOT, make_connector, metadata

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from plantsync.connectors.base import Direction, EntityType
-from plantsync.mappings.lifecycle import StatusChangeError, StatusLifecycle
+from plantsync.connectors.lifecycle import StatusChangeError, StatusLifecycle
+from plantsync.entities import Direction, EntityType
 from plantsync.mappings.schema import MappingError, load_default_mapping, parse_mapping
 
 LIFECYCLE: dict[str, Any] = {

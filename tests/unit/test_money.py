@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plantsync.core.money import exponent, format_minor, from_major, to_major
+from plantsync.money import exponent, format_minor, from_major, to_major
 
 
 @pytest.mark.parametrize(
