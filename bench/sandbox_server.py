@@ -14,8 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
-from plantsync.connectors.sandbox.faults import FaultConfig
-from plantsync.connectors.sandbox.server import Sandbox, SandboxRunner
+from plantsync.sandbox.faults import FaultConfig
+from plantsync.sandbox.server import Sandbox, SandboxRunner
 
 
 def main() -> None:

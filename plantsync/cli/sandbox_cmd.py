@@ -43,8 +43,8 @@ def sandbox(
     seed: int = typer.Option(0, "--seed", help="Seed of the generated data and the faults."),
 ) -> None:
     """Serve the three sandbox ERPs; print each one's base_url, auth_config and CA bundle."""
-    from plantsync.connectors.sandbox.faults import FaultConfig, Throttle
-    from plantsync.connectors.sandbox.server import Sandbox, SandboxRunner
+    from plantsync.sandbox.faults import FaultConfig, Throttle
+    from plantsync.sandbox.server import Sandbox, SandboxRunner
 
     try:
         faults = FaultConfig(

@@ -23,8 +23,8 @@ import pytest
 from plantsync.connectors.base import Connector, ConnectorConfig, TLSConfig
 from plantsync.connectors.http import RetryPolicy
 from plantsync.connectors.registry import build_connector, get_connector_class
-from plantsync.connectors.sandbox.server import Sandbox, SandboxRunner
 from plantsync.mappings.schema import load_default_mapping
+from plantsync.sandbox.server import Sandbox, SandboxRunner
 
 RECORDS = int(os.environ.get("PLANTSYNC_TEST_RECORDS", "1200"))
 PROVIDERS = ("sap", "dynamics", "oracle")

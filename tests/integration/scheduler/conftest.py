@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from plantsync.connectors.sandbox.server import Sandbox, SandboxRunner
+from plantsync.sandbox.server import Sandbox, SandboxRunner
 from tests.integration.connectors.conftest import SandboxHandle
 
 

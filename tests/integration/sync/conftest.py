@@ -20,7 +20,6 @@ import pytest
 
 from plantsync.connectors.base import Connector, ConnectorConfig
 from plantsync.connectors.registry import build_connector
-from plantsync.connectors.sandbox.server import Sandbox, SandboxRunner
 from plantsync.core.config import Settings
 from plantsync.core.db import Database
 from plantsync.core.models import Tenant
@@ -36,6 +35,7 @@ from plantsync.core.sync import runs
 from plantsync.core.sync.engine import bind_connector_factory, bind_settings
 from plantsync.core.sync.executor import run_in_process
 from plantsync.entities import Direction, EntityType
+from plantsync.sandbox.server import Sandbox, SandboxRunner
 from tests.factories import create_tenant
 from tests.integration.connectors.conftest import FAST_RETRY, SandboxHandle
 

@@ -13,8 +13,8 @@ from plantsync.connectors.base import ConnectorConfig
 from plantsync.connectors.dynamics.auth import DynamicsAuthConfig
 from plantsync.connectors.dynamics.connector import DynamicsConnector
 from plantsync.connectors.http import RetryPolicy
-from plantsync.connectors.sandbox.dynamics import DynamicsSandbox
 from plantsync.mappings.schema import load_default_mapping
+from plantsync.sandbox.dynamics.app import DynamicsSandbox
 
 ORIGIN = "https://sandbox.local"
 RECORDS = 57

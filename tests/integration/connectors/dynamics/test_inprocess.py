@@ -7,8 +7,8 @@ from typing import Any
 
 from plantsync.connectors.base import Cursor, Page, PushRecord
 from plantsync.connectors.dynamics.connector import DynamicsConnector
-from plantsync.connectors.sandbox.dynamics import CLIENT_SECRET, DynamicsSandbox
 from plantsync.entities import EntityType
+from plantsync.sandbox.dynamics.app import CLIENT_SECRET, DynamicsSandbox
 from tests.integration.connectors.dynamics.conftest import RECORDS
 
 Make = Callable[..., tuple[DynamicsConnector, list[float]]]

@@ -16,9 +16,9 @@ import pytest
 
 from plantsync.connectors.base import ConnectorConfig
 from plantsync.connectors.http import RetryPolicy
-from plantsync.connectors.sandbox.sap import SapSandbox
 from plantsync.connectors.sap.connector import SapAuthConfig, SapConnector
 from plantsync.mappings.schema import load_default_mapping
+from plantsync.sandbox.sap.app import SapSandbox
 
 BASE_URL = "https://sandbox.local"
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.001, max_delay_s=0.01, max_total_s=5)

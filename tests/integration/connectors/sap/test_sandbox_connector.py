@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from plantsync.connectors.base import Cursor, PushRecord
-from plantsync.connectors.sandbox.sap import SapSandbox
 from plantsync.connectors.sap.connector import SapConnector
 from plantsync.entities import Direction, EntityType
 from plantsync.errors import ERPValidationError
 from plantsync.mappings.schema import load_default_mapping
+from plantsync.sandbox.sap.app import SapSandbox
 
 Make = Callable[..., SapConnector]
 

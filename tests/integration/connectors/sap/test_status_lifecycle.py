@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from plantsync.connectors.base import PushRecord
-from plantsync.connectors.sandbox.sap import SapSandbox
 from plantsync.connectors.sap.connector import SapConnector
 from plantsync.entities import EntityType
 from plantsync.errors import ERPValidationError
+from plantsync.sandbox.sap.app import SapSandbox
 
 Make = Callable[..., SapConnector]
 

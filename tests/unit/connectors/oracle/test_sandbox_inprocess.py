@@ -13,9 +13,9 @@ import pytest
 from plantsync.connectors.base import ConnectorConfig, Cursor, PushRecord
 from plantsync.connectors.http import RetryPolicy
 from plantsync.connectors.oracle.connector import OracleAuthConfig, OracleConnector
-from plantsync.connectors.sandbox.oracle import OracleSandbox
 from plantsync.entities import EntityType
 from plantsync.mappings.schema import load_default_mapping
+from plantsync.sandbox.oracle.app import OracleSandbox
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")

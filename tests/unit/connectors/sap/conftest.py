@@ -13,7 +13,7 @@ from plantsync.mappings.schema import load_default_mapping
 
 BASE = "https://erp.example.com"
 ROOT = f"{BASE}/sap/opu/odata/sap"
-METADATA_DIR = Path(__file__).resolve().parents[4] / "plantsync/connectors/sandbox/sap_metadata"
+METADATA_DIR = Path(__file__).resolve().parents[4] / "plantsync/sandbox/sap/metadata"
 
 
 def metadata(service: str) -> bytes:

@@ -17,9 +17,9 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from plantsync.connectors.sandbox.table import Counter, Row, Rows, generating
 from plantsync.connectors.sap.metadata import EntitySet, Property, ServiceModel, parse_metadata
 from plantsync.connectors.sap.values import SapValueError, format_json_value, parse_json_value
+from plantsync.sandbox.table import Counter, Row, Rows, generating
 
 SERVICES = (
     "API_EQUIPMENT",
@@ -107,7 +107,7 @@ class Table:
 
 def load_models() -> dict[str, tuple[bytes, ServiceModel]]:
     """Each service's ``$metadata`` document (the real one) and its parsed model."""
-    folder = resources.files("plantsync.connectors.sandbox").joinpath("sap_metadata")
+    folder = resources.files("plantsync.sandbox.sap").joinpath("metadata")
     out = {}
     for service in SERVICES:
         xml = folder.joinpath(f"{service}.edmx").read_bytes()
@@ -361,7 +361,8 @@ class Store:
     ) -> tuple[Table, dict[str, Any]] | None:
         """Run a function import; returns the entity it answers with (or None)."""
         if name in _MAINT_STATUS:
-            return self._maintenance_status(name, args)
+            self._maintenance_status(name, args)
+            return None
         if name == "CancelProdnOrdConf":
             return self.table(*ENTITY_SETS["production_data"]), self._cancel_confirmation(args)
         if name == "ReleaseOrder":

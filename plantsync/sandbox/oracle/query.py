@@ -14,14 +14,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from plantsync.connectors.sandbox.oracle_store import (
+from plantsync.sandbox.oracle.store import (
     RESOURCES,
     Attr,
     OracleError,
     ResourceDef,
     State,
 )
-from plantsync.connectors.sandbox.table import Row, Rows, View
+from plantsync.sandbox.table import Row, Rows, View
 
 ROOT = "/fscmRestApi/resources/11.13.18.05"
 DEFAULT_LIMIT = 25
@@ -244,14 +244,16 @@ def _match(rdef: ResourceDef, row: dict[str, Any], cond: tuple[str, str, str]) -
         raise OracleError(
             400, f"The value {literal!r} in the query is not a valid {spec.type}."
         ) from None
-    return {
-        "=": left == right,
-        "!=": left != right,
-        ">": left > right,
-        ">=": left >= right,
-        "<": left < right,
-        "<=": left <= right,
-    }[op]
+    return bool(
+        {
+            "=": left == right,
+            "!=": left != right,
+            ">": left > right,
+            ">=": left >= right,
+            "<": left < right,
+            "<=": left <= right,
+        }[op]
+    )
 
 
 def _comparable(spec: Attr, value: Any) -> Any:

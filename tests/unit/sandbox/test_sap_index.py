@@ -11,8 +11,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from plantsync.connectors.sandbox.sap import SapSandbox
-from plantsync.connectors.sandbox.sap_query import parse
+from plantsync.sandbox.sap.app import SapSandbox
+from plantsync.sandbox.sap.query import parse
 
 ORIGIN = "https://sandbox.local"
 ORDERS = ("API_MAINTENANCEORDER", "MaintenanceOrder")

@@ -11,8 +11,8 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from plantsync.connectors.sandbox.oracle_store import RESOURCES, State, ts
-from plantsync.connectors.sandbox.table import Row, Rows, generating
+from plantsync.sandbox.oracle.store import RESOURCES, State, ts
+from plantsync.sandbox.table import Row, Rows, generating
 
 _EPOCH = datetime(2025, 1, 6, 6, 0, tzinfo=UTC)
 

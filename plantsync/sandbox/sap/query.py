@@ -162,10 +162,12 @@ class _Parser:
         name = self._next()[1]
         self._expect("(")
         if name == "substringof":
-            needle, _ = self._value(), self._expect(",")
+            needle = self._value()
+            self._expect(",")
             field = self._field()
         else:
-            field, _ = self._field(), self._expect(",")
+            field = self._field()
+            self._expect(",")
             needle = self._value()
         self._expect(")")
         if name == "substringof":
@@ -188,14 +190,16 @@ def compare(left: Any, op: str, right: Any) -> bool:
         return (left is right) if op == "eq" else (left is not right) if op == "ne" else False
     left, right = comparable(left), comparable(right)
     try:
-        return {
-            "eq": left == right,
-            "ne": left != right,
-            "gt": left > right,
-            "ge": left >= right,
-            "lt": left < right,
-            "le": left <= right,
-        }[op]
+        return bool(
+            {
+                "eq": left == right,
+                "ne": left != right,
+                "gt": left > right,
+                "ge": left >= right,
+                "lt": left < right,
+                "le": left <= right,
+            }[op]
+        )
     except TypeError:
         raise QueryError(f"cannot compare {left!r} with {right!r}") from None
 
@@ -295,7 +299,7 @@ def page(
     *,
     server_page: int,
     next_base: str,
-) -> tuple[list[Row], str | None]:
+) -> tuple[Sequence[Row], str | None]:
     """The rows of this request's page and the ``__next`` link (None on the last page)."""
     try:
         skip = int(query.get("$skiptoken") or query.get("$skip") or 0)

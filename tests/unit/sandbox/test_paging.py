@@ -11,12 +11,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from plantsync.connectors.sandbox import oracle_query
-from plantsync.connectors.sandbox.dynamics import DynamicsSandbox
-from plantsync.connectors.sandbox.oracle import OracleSandbox
-from plantsync.connectors.sandbox.oracle_store import RESOURCES, OracleError, write
-from plantsync.connectors.sandbox.sap import SapSandbox
-from plantsync.connectors.sandbox.sap_query import QueryError, _sort_key, parse_filter
+from plantsync.sandbox.dynamics.app import DynamicsSandbox
+from plantsync.sandbox.oracle import query as oracle_query
+from plantsync.sandbox.oracle.app import OracleSandbox
+from plantsync.sandbox.oracle.store import RESOURCES, OracleError, write
+from plantsync.sandbox.sap.app import SapSandbox
+from plantsync.sandbox.sap.query import QueryError, _sort_key, parse_filter
 
 ORIGIN = "https://sandbox.local"
 

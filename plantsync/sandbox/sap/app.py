@@ -32,8 +32,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from plantsync.connectors.sandbox.sap_index import indexed_rows
-from plantsync.connectors.sandbox.sap_query import (
+from plantsync.connectors.sap.values import format_json_value
+from plantsync.sandbox.sap.index import indexed_rows
+from plantsync.sandbox.sap.query import (
     QueryError,
     _literal,
     _tokens,
@@ -42,15 +43,14 @@ from plantsync.connectors.sandbox.sap_query import (
     page,
     parse,
 )
-from plantsync.connectors.sandbox.sap_store import (
+from plantsync.sandbox.sap.store import (
     ENTITY_SETS,
     SapError,
     Store,
     Table,
     load_models,
 )
-from plantsync.connectors.sandbox.table import Row, View
-from plantsync.connectors.sap.values import format_json_value
+from plantsync.sandbox.table import Row, View
 
 ROOT = "/sap/opu/odata/sap/"
 SESSION_COOKIE = "SAP_SESSIONID_PS1_100"
@@ -297,9 +297,9 @@ class SapSandbox:
             if len(tokens) != 1:
                 raise SapError(400, f"Parameter '{param}' has an invalid literal")
             args[param] = _literal(*tokens[0])
-        for param in fi.parameters.values():
-            if not param.nullable and param.name not in args:
-                raise SapError(400, f"Parameter '{param.name}' is mandatory")
+        for spec in fi.parameters.values():
+            if not spec.nullable and spec.name not in args:
+                raise SapError(400, f"Parameter '{spec.name}' is mandatory")
         answer = self.store.call(service, name, args)
         if answer is None:
             return 200, {}, {"d": {"Success": True}}

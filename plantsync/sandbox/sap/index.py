@@ -32,9 +32,9 @@ from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
-from plantsync.connectors.sandbox.sap_query import Condition, Terms, comparable, compare
-from plantsync.connectors.sandbox.sap_store import Table
-from plantsync.connectors.sandbox.table import Lookup, Outliers, Row
+from plantsync.sandbox.sap.query import Condition, Terms, comparable, compare
+from plantsync.sandbox.sap.store import Table
+from plantsync.sandbox.table import Lookup, Outliers, Row
 
 Key = tuple[Any, ...]
 Finder = Callable[[], Iterable[Key]]

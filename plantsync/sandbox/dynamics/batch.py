@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from plantsync.connectors.sandbox.dynamics import Answer, DynamicsSandbox
+    from plantsync.sandbox.dynamics.app import Answer, DynamicsSandbox
 
 API = "/api/data/v9.2/"
 MAX_REQUESTS = 1000

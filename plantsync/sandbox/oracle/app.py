@@ -20,6 +20,7 @@ import base64
 import copy
 import json
 import secrets
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from starlette.applications import Starlette
@@ -27,9 +28,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from plantsync.connectors.sandbox import oracle_data, oracle_query
-from plantsync.connectors.sandbox.oracle_query import ROOT
-from plantsync.connectors.sandbox.oracle_store import (
+from plantsync.sandbox.oracle import data as oracle_data
+from plantsync.sandbox.oracle import query as oracle_query
+from plantsync.sandbox.oracle.query import ROOT
+from plantsync.sandbox.oracle.store import (
     ENTITY_RESOURCES,
     RESOURCES,
     OracleError,
@@ -145,7 +147,7 @@ class OracleSandbox:
     async def _batch(self, request: Request) -> Response:
         return await self._handle(request, lambda v: self._run_batch(request, v))
 
-    async def _handle(self, request: Request, action: Any) -> Response:
+    async def _handle(self, request: Request, action: Callable[[int], Response]) -> Response:
         version = _framework_version(request)
         try:
             self._authenticate(request)

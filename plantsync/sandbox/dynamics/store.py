@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from plantsync.connectors.sandbox.table import Row, Rows, generating
+from plantsync.sandbox.table import Row, Rows, generating
 
 OPTION_LABELS = {
     690970000: "Unscheduled",
@@ -178,7 +178,10 @@ class Store:
     @generating()
     def _generate(self, records: int, seed: int) -> None:
         rng = random.Random(seed)  # noqa: S311 - deterministic test data
-        guid = lambda: _guid4(rng.getrandbits(128))  # noqa: E731
+
+        def guid() -> str:
+            return _guid4(rng.getrandbits(128))
+
         # Text shared by many rows is made once (the same values, a fraction of the memory).
         stamps = [iso(BASE_TIME + timedelta(minutes=i)) for i in range(records)]
         categories = {name: str(category_id) for name, category_id in CATEGORIES.items()}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from plantsync.connectors.sandbox.table import Counter, Lookup, Row, Rows, View
+from plantsync.sandbox.table import Counter, Lookup, Row, Rows, View
 
 
 def table(n: int = 100) -> Rows[int]:

@@ -33,9 +33,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from plantsync.connectors.sandbox import tls
-from plantsync.connectors.sandbox.base import ENTITIES, ProviderSandbox
-from plantsync.connectors.sandbox.faults import (
+from plantsync.sandbox import tls
+from plantsync.sandbox.base import ENTITIES, ProviderSandbox
+from plantsync.sandbox.faults import (
     DropNoiseFilter,
     FaultConfig,
     FaultInjector,
@@ -46,9 +46,9 @@ from plantsync.connectors.sandbox.faults import (
 log = logging.getLogger(__name__)
 
 PROVIDER_MODULES: Mapping[str, str] = {
-    "sap": "plantsync.connectors.sandbox.sap",
-    "dynamics": "plantsync.connectors.sandbox.dynamics",
-    "oracle": "plantsync.connectors.sandbox.oracle",
+    "sap": "plantsync.sandbox.sap.app",
+    "dynamics": "plantsync.sandbox.dynamics.app",
+    "oracle": "plantsync.sandbox.oracle.app",
 }
 CONTROL_PREFIX = "/_sandbox/"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from plantsync.connectors.sandbox.table import Lookup, Rows
+from plantsync.sandbox.table import Lookup, Rows
 
 
 @dataclass(frozen=True)

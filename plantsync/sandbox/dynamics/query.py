@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from plantsync.connectors.sandbox.dynamics_store import (
+from plantsync.sandbox.dynamics.store import (
     CATEGORIES,
     OPTION_LABELS,
     SYSTEM_COLUMNS,
@@ -26,7 +26,7 @@ from plantsync.connectors.sandbox.dynamics_store import (
     Table,
     parse_iso,
 )
-from plantsync.connectors.sandbox.table import Row, View
+from plantsync.sandbox.table import Row, View
 
 API = "/api/data/v9.2/"
 FORMATTED = "OData.Community.Display.V1.FormattedValue"

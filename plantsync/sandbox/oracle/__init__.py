@@ -1,0 +1,1 @@
+"""The Oracle sandbox: an Oracle Fusion Cloud REST (ADF REST framework) server."""
