@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from plantsync.connectors import multipart
 from plantsync.connectors.sap.values import format_json_value
 from plantsync.sandbox.sap.index import indexed_rows
 from plantsync.sandbox.sap.query import (
@@ -310,47 +311,41 @@ class SapSandbox:
 
     def _batch(self, service: str, content_type: str, body: bytes, origin: str) -> Response:
         try:
-            parts = _multipart(content_type, body)
-        except ValueError as exc:
+            parts = multipart.split(content_type, body)
+        except multipart.MultipartError as exc:
             return _error(SapError(400, f"Invalid $batch body: {exc}", "/IWBEP/CM_MGW_RT/007"))
-        boundary = f"batchresponse_{secrets.token_hex(8)}"
-        out: list[bytes] = []
-        for part_type, payload in parts:
-            if part_type.lower().startswith("multipart/mixed"):
-                out.append(self._changeset(service, part_type, payload, origin))
-            else:
-                out.append(self._batch_read(service, payload, origin))
-        chunks = b"".join(f"--{boundary}\r\n".encode() + p for p in out)
-        return Response(
-            chunks + f"--{boundary}--\r\n".encode(),
-            status_code=202,
-            media_type=f"multipart/mixed; boundary={boundary}",
+        out = [
+            self._changeset(service, part, origin)
+            if part.is_multipart
+            else self._batch_read(service, part.body, origin)
+            for part in parts
+        ]
+        content, media_type = multipart.build(out, boundary=multipart.new_boundary("batchresponse"))
+        return Response(content, status_code=202, media_type=media_type)
+
+    def _batch_read(self, service: str, payload: bytes, origin: str) -> multipart.Part:
+        request = _http_request(payload)
+        return _http_part(
+            *self._batch_call(service, request.method, request.url, request.body, origin)
         )
 
-    def _batch_read(self, service: str, payload: bytes, origin: str) -> bytes:
-        method, url, body = _http_request(payload)
-        return _http_part(*self._batch_call(service, method, url, body, origin))
-
-    def _changeset(self, service: str, part_type: str, payload: bytes, origin: str) -> bytes:
-        requests = [_http_request(p) for _, p in _multipart(part_type, payload)]
+    def _changeset(self, service: str, part: multipart.Part, origin: str) -> multipart.Part:
+        requests = [_http_request(p.body) for p in multipart.split(part.content_type, part.body)]
         journal: list[Any] = []
         self.store.journal = journal
         answers = []
         try:
-            for method, url, body in requests:
-                status, headers, data = self._batch_call(service, method, url, body, origin)
+            for request in requests:
+                status, headers, data = self._batch_call(
+                    service, request.method, request.url, request.body, origin
+                )
                 if status >= 400:
                     self.store.rollback(journal)
                     return _http_part(status, headers, data)
                 answers.append(_http_part(status, headers, data))
         finally:
             self.store.journal = None
-        boundary = f"changesetresponse_{secrets.token_hex(8)}"
-        inner = b"".join(f"--{boundary}\r\n".encode() + a for a in answers)
-        inner += f"--{boundary}--\r\n".encode()
-        return (
-            f"Content-Type: multipart/mixed; boundary={boundary}\r\n\r\n".encode() + inner + b"\r\n"
-        )
+        return multipart.nested(answers, boundary=multipart.new_boundary("changesetresponse"))
 
     def _batch_call(
         self, service: str, method: str, url: str, body: bytes, origin: str
@@ -448,38 +443,19 @@ def _parse_key(table: Table, text: str) -> tuple[Any, ...]:
     return tuple(values[k] for k in table.es.key)
 
 
-def _multipart(content_type: str, body: bytes) -> list[tuple[str, bytes]]:
-    from plantsync.connectors.sap.batch import _multipart_parts
-
+def _http_request(payload: bytes) -> multipart.Request:
     try:
-        return _multipart_parts(content_type, body)
-    except Exception as exc:  # the client's own multipart parser's errors
-        raise ValueError(str(exc)) from exc
+        return multipart.parse_request(payload)
+    except multipart.MultipartError as exc:
+        raise SapError(400, f"Invalid request line in $batch: {exc}") from None
 
 
-def _http_request(payload: bytes) -> tuple[str, str, bytes]:
-    # ``payload`` is the part's body (its MIME headers are gone): the HTTP request itself
-    head, _, body = payload.replace(b"\r\n", b"\n").lstrip(b"\n").partition(b"\n\n")
-    line = head.decode("utf-8", "replace").strip().split("\n")[0]
-    parts = line.split(" ")
-    if len(parts) < 2:
-        raise SapError(400, f"Invalid request line in $batch: {line[:60]!r}")
-    return parts[0], parts[1], body.strip()
-
-
-def _http_part(status: int, headers: Mapping[str, str], data: Any) -> bytes:
-    reason = {200: "OK", 201: "Created", 204: "No Content"}.get(status, "Error")
+def _http_part(status: int, headers: Mapping[str, str], data: Any) -> multipart.Part:
     if data is None:
         body = b""
     elif isinstance(data, str):
         body = data.encode()
     else:
         body = json.dumps(data).encode()
-    lines = [f"HTTP/1.1 {status} {reason}"]
-    if body:
-        lines.append("Content-Type: application/json")
-        lines.append(f"Content-Length: {len(body)}")
-    lines += [f"{k}: {v}" for k, v in headers.items()]
-    head = "\r\n".join(lines).encode()
-    mime = b"Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
-    return mime + head + b"\r\n\r\n" + body + b"\r\n"
+    head = {"Content-Type": "application/json", "Content-Length": str(len(body))} if body else {}
+    return multipart.http_response(multipart.Response(status, {**head, **headers}, body))
