@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel
 
-from plantsync.connectors.http import RetryPolicy
+from plantsync.connectors.http import RetryPolicy, TLSConfig, build_client
 from plantsync.entities import Direction, EntitySupport, EntityType
 from plantsync.errors import RecordError
 
@@ -72,13 +72,6 @@ class Resource:
     reference_field: str | None = None
     create_only: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
-
-
-class TLSConfig(BaseModel):
-    """TLS trust for one connection: a CA bundle (PEM) for internal CAs, or no verification."""
-
-    ca_bundle_pem: str | None = None
-    verify: bool = True
 
 
 @dataclass(frozen=True)
@@ -208,9 +201,19 @@ class Connector(abc.ABC):
 
     def _make_client(self) -> httpx.Client:
         """The connection's client: timeouts, TLS trust, base URL (override to add auth)."""
-        from plantsync.connectors.http import build_client
+        return self._build_client()
 
-        return build_client(self.config)
+    def _build_client(self, *, auth: httpx.Auth | None = None) -> httpx.Client:
+        """An ``httpx.Client`` built from the connection's base URL, TLS trust and timeout."""
+        config = self.config
+        return build_client(
+            config.base_url,
+            tls=config.tls,
+            timeout_s=config.timeout_s,
+            auth=auth,
+            provider=config.provider,
+            connection=str(config.connection_id),
+        )
 
     @abc.abstractmethod
     def test(self) -> ConnectionTestResult:

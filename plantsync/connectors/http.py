@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
 
 import httpx
+from pydantic import BaseModel
 
 from plantsync.errors import (
     AmbiguousWriteError,
@@ -39,9 +39,6 @@ from plantsync.errors import (
     ThrottledError,
     UnavailableError,
 )
-
-if TYPE_CHECKING:
-    from plantsync.connectors.base import ConnectorConfig
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +68,32 @@ class RetryPolicy:
         return (rng or random).uniform(0, cap)
 
 
-def build_client(config: ConnectorConfig, *, auth: httpx.Auth | None = None) -> httpx.Client:
-    """An ``httpx.Client`` for the connection: base URL, timeouts, TLS trust, optional auth."""
+class TLSConfig(BaseModel):
+    """TLS trust for one connection: a CA bundle (PEM) for internal CAs, or no verification."""
+
+    ca_bundle_pem: str | None = None
+    verify: bool = True
+
+
+def build_client(
+    base_url: str,
+    *,
+    tls: TLSConfig,
+    timeout_s: float,
+    auth: httpx.Auth | None = None,
+    provider: str = "",
+    connection: str = "",
+) -> httpx.Client:
+    """An ``httpx.Client`` for one ERP: base URL, timeouts, TLS trust, optional auth.
+
+    ``provider`` and ``connection`` only name the connection in the warning logged when TLS
+    verification is off and in a bad CA bundle's error.
+    """
     return httpx.Client(
-        base_url=config.base_url.rstrip("/") + "/",
-        timeout=httpx.Timeout(config.timeout_s, connect=min(10.0, config.timeout_s)),
+        base_url=base_url.rstrip("/") + "/",
+        timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
         verify=ssl_context(
-            config.tls.ca_bundle_pem,
-            verify=config.tls.verify,
-            provider=config.provider,
-            connection=str(config.connection_id),
+            tls.ca_bundle_pem, verify=tls.verify, provider=provider, connection=connection
         ),
         auth=auth,
         follow_redirects=False,

@@ -46,7 +46,7 @@ from plantsync.connectors.dynamics.client import (
     prefer,
 )
 from plantsync.connectors.dynamics.writes import WritePlanner
-from plantsync.connectors.http import RetryPolicy, build_client, send
+from plantsync.connectors.http import RetryPolicy, send
 from plantsync.connectors.pagination import ODataNextLinkPaginator
 from plantsync.entities import ENTITY_MATRIX, Direction, EntityType
 from plantsync.errors import (
@@ -105,7 +105,7 @@ class DynamicsConnector(Connector):
         self._writes = WritePlanner(self)
 
     def _make_client(self) -> httpx.Client:
-        return build_client(self.config, auth=self.auth)
+        return self._build_client(auth=self.auth)
 
     # -- test ---------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from plantsync.connectors.auth import OAuth2ClientCredentials
-from plantsync.connectors.oracle.client import (
+from plantsync.connectors.oracle.codec import (
     DEFAULT_API_VERSION,
     DEFAULT_FRAMEWORK_VERSION,
     PROVIDER,

@@ -4,13 +4,13 @@
   an absolute path (``/crmRestApi/resources/11.13.18.05/PlantDowntime_c``) is taken from
   ``base_url`` as is, for resources published under another REST root.
 - Every request carries ``REST-Framework-Version``; the ``q`` filter syntax depends on it
-  (``build_q``): version 1 is query-by-example (``A=1;B>2``), version 2 and later take
+  (``codec.build_q``): version 1 is query-by-example (``A=1;B>2``), version 2 and later take
   expressions (``A = 1 and B > '2026-01-05T10:00:00.000+00:00'``).
 - Collections: ``items``/``hasMore``/``limit``/``offset``/``count`` (``totalResults`` on
   request); the server's default page is 25 rows, so ``limit`` is always sent.
 - Writes: ``POST`` (create, or create-or-update with ``Upsert-Mode: true``) and ``PATCH``
   (update) with ``application/vnd.oracle.adf.resourceitem+json``; bulk writes ``POST`` to the
-  version root with ``application/vnd.oracle.adf.batch+json`` ``{"parts": [...]}``, which the
+  version root with ``application/vnd.oracle.adf.batch+json`` (``batch``), which the
   server applies all-or-none.
 - Errors: ``classify_oracle_response`` turns a status into our typed error; the message comes
   from the body, plain text (framework versions below 4) or the JSON error document
@@ -22,9 +22,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +30,15 @@ from urllib.parse import quote
 import httpx
 
 from plantsync.connectors.http import RetryPolicy, retry_after_seconds, send
+from plantsync.connectors.oracle.batch import BatchPart, batch_body, batch_payloads
+from plantsync.connectors.oracle.codec import (
+    DEFAULT_API_VERSION,
+    DEFAULT_FRAMEWORK_VERSION,
+    PROVIDER,
+    Condition,
+    build_q,
+    dump_json,
+)
 from plantsync.errors import (
     ERPAuthenticationError,
     ERPConfigurationError,
@@ -42,9 +49,6 @@ from plantsync.errors import (
     UnavailableError,
 )
 
-PROVIDER = "oracle"
-DEFAULT_API_VERSION = "11.13.18.05"
-DEFAULT_FRAMEWORK_VERSION = 4
 MAX_LIMIT = 500  # Fusion caps a page at 500 rows
 ITEM_TYPE = "application/vnd.oracle.adf.resourceitem+json"
 BATCH_TYPE = "application/vnd.oracle.adf.batch+json"
@@ -141,86 +145,6 @@ def _clip(text: str) -> str:
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
-# -- values ------------------------------------------------------------------------------
-
-
-def format_value(value: Any) -> Any:
-    """A typed Python value as Oracle REST JSON (timestamps with offset, dates, numbers)."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError(f"timestamp {value.isoformat()} has no time zone")
-        return value.astimezone(UTC).isoformat(timespec="milliseconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """An Oracle timestamp (``2026-01-05T10:00:00.000+00:00``) as an aware datetime, or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One ``q`` condition: ``field op value`` (op is ``=``, ``>``, ``>=``, ``<``, ``<=``)."""
-
-    field: str
-    op: str
-    value: Any
-
-
-_PLAIN_QBE = re.compile(r"^[A-Za-z0-9_.:+\-]*$")
-
-
-def build_q(conditions: Sequence[Condition], framework_version: int) -> str:
-    """The ``q`` parameter for ``conditions`` in the syntax of ``framework_version``.
-
-    Version 1 (query-by-example): ``A=1;B>'x y'`` (values quoted only when they must be).
-    Version 2 and later (expressions): ``A = 1 and B > 'x'``; strings quoted, ``'`` doubled.
-    """
-    for c in conditions:
-        if c.op not in ("=", ">", ">=", "<", "<="):
-            raise ValueError(f"unsupported q operator {c.op!r}")
-    if framework_version < 2:
-        return ";".join(f"{c.field}{c.op}{_qbe_literal(c.value)}" for c in conditions)
-    return " and ".join(f"{c.field} {c.op} {_expr_literal(c.value)}" for c in conditions)
-
-
-def _qbe_literal(value: Any) -> str:
-    text = str(format_value(value))
-    if _PLAIN_QBE.match(text):
-        return text
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _expr_literal(value: Any) -> str:
-    value = format_value(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _json_default(value: Any) -> Any:
-    formatted = format_value(value)
-    if formatted is value:
-        raise TypeError(f"cannot send a {type(value).__name__} value to Oracle")
-    return formatted
-
-
-def dump_json(payload: Any) -> bytes:
-    return json.dumps(payload, default=_json_default, separators=(",", ":")).encode("utf-8")
-
-
 def load_json(response: httpx.Response) -> Any:
     """The body as JSON with exact decimals; a non-JSON success is an ``UnavailableError``."""
     try:
@@ -234,16 +158,6 @@ def load_json(response: httpx.Response) -> Any:
 
 
 # -- the client ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BatchPart:
-    """One part of a batch request; ``path`` is relative to the version root."""
-
-    id: str
-    path: str
-    operation: str  # create | update | upsert
-    payload: Mapping[str, Any]
 
 
 class OracleClient:
@@ -335,15 +249,11 @@ class OracleClient:
         Raises:
             ERPValidationError: the server refused the batch (nothing was applied).
         """
-        body = {
-            "parts": [
-                {"id": p.id, "path": p.path, "operation": p.operation, "payload": dict(p.payload)}
-                for p in parts
-            ]
-        }
-        request = self._request("POST", self.root, body=body, headers={"Content-Type": BATCH_TYPE})
+        request = self._request(
+            "POST", self.root, body=batch_body(parts), headers={"Content-Type": BATCH_TYPE}
+        )
         answer = load_json(self._send(request, idempotent=idempotent, entity=entity))
-        return _batch_payloads(answer, parts)
+        return batch_payloads(answer, parts)
 
     def _request(
         self,
@@ -389,18 +299,3 @@ class OracleClient:
             return {}
         body = load_json(response)
         return body if isinstance(body, dict) else {}
-
-
-def _batch_payloads(answer: Any, parts: Iterable[BatchPart]) -> dict[str, dict[str, Any]]:
-    if not isinstance(answer, Mapping) or not isinstance(answer.get("parts"), list):
-        raise UnavailableError("Oracle answered the batch without parts", provider=PROVIDER)
-    out: dict[str, dict[str, Any]] = {}
-    for part in answer["parts"]:
-        if isinstance(part, Mapping) and isinstance(part.get("payload"), Mapping):
-            out[str(part.get("id"))] = dict(part["payload"])
-    missing = [p.id for p in parts if p.id not in out]
-    if missing:
-        raise UnavailableError(
-            f"Oracle's batch answer lacks part(s) {', '.join(missing)}", provider=PROVIDER
-        )
-    return out

@@ -36,16 +36,11 @@ from plantsync.connectors.base import (
     Resource,
     key_string,
 )
-from plantsync.connectors.http import RetryPolicy, build_client, translate_transport_error
+from plantsync.connectors.http import RetryPolicy, translate_transport_error
 from plantsync.connectors.oracle.auth import OracleAuthConfig
-from plantsync.connectors.oracle.client import (
-    MAX_LIMIT,
-    PROVIDER,
-    Condition,
-    OracleClient,
-    parse_timestamp,
-)
-from plantsync.connectors.oracle.writes import OracleWriter
+from plantsync.connectors.oracle.client import MAX_LIMIT, OracleClient
+from plantsync.connectors.oracle.codec import PROVIDER, Condition, parse_timestamp
+from plantsync.connectors.oracle.writer import OracleWriter
 from plantsync.connectors.pagination import OffsetHasMorePaginator
 from plantsync.entities import ENTITY_MATRIX, Direction, EntityType
 from plantsync.errors import (
@@ -95,7 +90,7 @@ class OracleConnector(Connector):
 
     @override
     def _make_client(self) -> httpx.Client:
-        return build_client(self.config, auth=self._http_auth)
+        return self._build_client(auth=self._http_auth)
 
     # -- test ----------------------------------------------------------------------------
 

@@ -20,7 +20,8 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import func, update
 from sqlmodel import Session, col, delete, select
 
-from plantsync.connectors.base import ConnectionTestResult, ConnectorConfig, TLSConfig
+from plantsync.connectors.base import ConnectionTestResult, ConnectorConfig
+from plantsync.connectors.http import TLSConfig
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.config import Settings
 from plantsync.core.db import Database

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from plantsync.connectors.base import Connector, ConnectorConfig, TLSConfig
-from plantsync.connectors.http import RetryPolicy
+from plantsync.connectors.base import Connector, ConnectorConfig
+from plantsync.connectors.http import RetryPolicy, TLSConfig
 from plantsync.connectors.registry import build_connector, get_connector_class
 from plantsync.mappings.schema import load_default_mapping
 from plantsync.sandbox.server import Sandbox, SandboxRunner

@@ -21,16 +21,8 @@ from typing import Any
 
 import pytest
 
-from plantsync.connectors.base import (
-    Connector,
-    Cursor,
-    ERPRecord,
-    PushRecord,
-    PushResult,
-    Resource,
-    TLSConfig,
-)
-from plantsync.connectors.http import RetryPolicy
+from plantsync.connectors.base import Connector, Cursor, ERPRecord, PushRecord, PushResult, Resource
+from plantsync.connectors.http import RetryPolicy, TLSConfig
 from plantsync.entities import Direction, EntityType
 from plantsync.errors import RetriableError
 from plantsync.mappings.convert import Context

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from plantsync.connectors.base import Connector, PushRecord, TLSConfig
+from plantsync.connectors.base import Connector, PushRecord
+from plantsync.connectors.http import TLSConfig
 from plantsync.entities import EntityType
 from tests.integration.connectors.conftest import SandboxHandle
 

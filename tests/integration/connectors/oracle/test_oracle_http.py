@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 
-from plantsync.connectors.base import Connector, PushRecord, TLSConfig
-from plantsync.connectors.oracle.connector import OracleAuthConfig, OracleConnector
+from plantsync.connectors.base import Connector, PushRecord
+from plantsync.connectors.http import TLSConfig
+from plantsync.connectors.oracle.auth import OracleAuthConfig
+from plantsync.connectors.oracle.connector import OracleConnector
 from plantsync.entities import EntityType
 from tests.integration.connectors.conftest import RECORDS, SandboxHandle, sandbox_config
 

@@ -9,7 +9,8 @@ import pytest
 
 from plantsync.connectors.base import ConnectorConfig
 from plantsync.connectors.http import RetryPolicy
-from plantsync.connectors.oracle.connector import OracleAuthConfig, OracleConnector
+from plantsync.connectors.oracle.auth import OracleAuthConfig
+from plantsync.connectors.oracle.connector import OracleConnector
 from plantsync.mappings.schema import load_default_mapping
 
 BASE = "https://pod.example.com"

@@ -10,15 +10,9 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from plantsync.connectors.oracle.client import (
-    Condition,
-    build_q,
-    classify_oracle_response,
-    format_value,
-    oracle_error_message,
-    parse_timestamp,
-)
-from plantsync.connectors.oracle.connector import OracleAuthConfig
+from plantsync.connectors.oracle.auth import OracleAuthConfig
+from plantsync.connectors.oracle.client import classify_oracle_response, oracle_error_message
+from plantsync.connectors.oracle.codec import Condition, build_q, format_value, parse_timestamp
 from plantsync.errors import (
     ERPAuthenticationError,
     ERPConfigurationError,

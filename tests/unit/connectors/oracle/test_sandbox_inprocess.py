@@ -12,7 +12,8 @@ import pytest
 
 from plantsync.connectors.base import ConnectorConfig, Cursor, PushRecord
 from plantsync.connectors.http import RetryPolicy
-from plantsync.connectors.oracle.connector import OracleAuthConfig, OracleConnector
+from plantsync.connectors.oracle.auth import OracleAuthConfig
+from plantsync.connectors.oracle.connector import OracleConnector
 from plantsync.entities import EntityType
 from plantsync.mappings.schema import load_default_mapping
 from plantsync.sandbox.oracle.app import OracleSandbox

@@ -29,7 +29,9 @@ from plantsync.connectors.base import (
     Resource,
     key_string,
 )
-from plantsync.connectors.oracle.client import PROVIDER, BatchPart, OracleClient, format_value
+from plantsync.connectors.oracle.batch import BatchPart
+from plantsync.connectors.oracle.client import OracleClient
+from plantsync.connectors.oracle.codec import PROVIDER, format_value
 from plantsync.entities import EntityType
 from plantsync.errors import AmbiguousWriteError, ERPConfigurationError, RecordError
 
