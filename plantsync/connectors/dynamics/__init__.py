@@ -2,7 +2,10 @@
 
 - ``auth``: the connection's credentials (``DynamicsAuthConfig``) and OAuth2 client credentials
   through msal, as an ``httpx.Auth`` (``DataverseAuth``).
-- ``client``: the Dataverse wire protocol (headers, ``Prefer``, error classification, values).
+- ``codec``: values to and from Web API JSON, keys, ``$filter`` literals, our row GUIDs.
+- ``client``: the wire protocol (headers, ``Prefer``, error classification) and
+  ``DataverseClient``, which sends requests with retries.
 - ``batch``: ``$batch`` multipart requests and responses.
-- ``connector``: ``DynamicsConnector`` (entities, paging, change tracking, idempotent writes).
+- ``writer``: ``DataverseWriter``, idempotent upserts and creates in ``$batch`` chunks.
+- ``connector``: ``DynamicsConnector`` (entities, paging, change tracking, ``find``).
 """

@@ -16,7 +16,17 @@ from typing import Any
 import httpx
 
 from plantsync.connectors import multipart
-from plantsync.connectors.dynamics.client import MAX_BATCH_REQUESTS, DataverseError, parse_error
+from plantsync.connectors.dynamics.client import (
+    MAX_BATCH_REQUESTS,
+    ODATA_HEADERS,
+    DataverseClient,
+    DataverseError,
+    parse_error,
+    prefer,
+)
+from plantsync.connectors.dynamics.codec import PROVIDER
+from plantsync.entities import EntityType
+from plantsync.errors import UnavailableError
 
 
 @dataclass(frozen=True)
@@ -84,3 +94,35 @@ def parse_batch(content_type: str, body: bytes) -> list[BatchAnswer]:
             answer = multipart.parse_response(part.body)
             answers.append(BatchAnswer(answer.status, httpx.Headers(answer.headers), answer.body))
     return answers
+
+
+def send_batch(
+    client: DataverseClient, parts: Sequence[BatchPart], *, idempotent: bool, entity: EntityType
+) -> list[BatchAnswer]:
+    """POST ``parts`` as one ``$batch`` with ``odata.continue-on-error``; the answers in order.
+
+    ``idempotent``: every part may be sent again safely (upserts by key), so a lost answer
+    is retried; otherwise a lost answer raises ``AmbiguousWriteError``.
+
+    Raises:
+        UnavailableError: the answer could not be read.
+        RetriableError, FatalError: the batch could not be sent.
+    """
+    content, content_type = build_batch(parts)
+    headers = {
+        **ODATA_HEADERS,
+        "Content-Type": content_type,
+        "Prefer": prefer(continue_on_error=True),
+    }
+    request = client.http.build_request(
+        "POST", client.root + "$batch", content=content, headers=headers
+    )
+    response = client.send(request, idempotent=idempotent, entity=entity)
+    try:
+        return parse_batch(response.headers.get("content-type", ""), response.content)
+    except ValueError as exc:
+        raise UnavailableError(
+            f"the $batch answer could not be read ({exc})",
+            provider=PROVIDER,
+            entity=entity.value,
+        ) from exc

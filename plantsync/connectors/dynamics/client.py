@@ -1,4 +1,5 @@
-"""The Dataverse Web API v9.2 wire protocol: URLs, headers, ``Prefer``, errors and values.
+"""The Dataverse Web API v9.2 wire protocol: URLs, headers, ``Prefer``, errors, and
+``DataverseClient``, which sends requests with retries and error classification.
 
 One function classifies a response (``classify_dataverse_response``): Dataverse errors carry
 ``{"error": {"code": "0x...", "message": "..."}}``; service protection answers 429 with
@@ -8,20 +9,19 @@ One function classifies a response (``classify_dataverse_response``): Dataverse 
 from __future__ import annotations
 
 import json
-import re
-import uuid
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 import httpx
 
-from plantsync.connectors.http import retry_after_seconds
+from plantsync.connectors.dynamics.codec import FORMATTED_VALUE, PROVIDER
+from plantsync.connectors.http import RetryPolicy, retry_after_seconds, send
+from plantsync.entities import EntityType
 from plantsync.errors import (
     ERPAuthenticationError,
+    ERPConfigurationError,
     ERPNotFoundError,
     ERPPermissionError,
     ERPValidationError,
@@ -29,11 +29,9 @@ from plantsync.errors import (
     UnavailableError,
 )
 
-PROVIDER = "dynamics"
 API_PATH = "api/data/v9.2/"
 MAX_PAGE_SIZE = 5000  # Dataverse's ceiling for odata.maxpagesize
 MAX_BATCH_REQUESTS = 1000  # requests per $batch
-FORMATTED_VALUE = "OData.Community.Display.V1.FormattedValue"
 ODATA_HEADERS: Mapping[str, str] = {
     "OData-MaxVersion": "4.0",
     "OData-Version": "4.0",
@@ -41,9 +39,6 @@ ODATA_HEADERS: Mapping[str, str] = {
 }
 # ExpiredVersionStamp: the delta token is older than the organisation keeps changes for.
 EXPIRED_DELTA_CODES = frozenset({"0x80044352", "-2147204270"})
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$")
-_ENTITY_ID = re.compile(r"\(([^()]*)\)\s*$")
-_GUID_NAMESPACE = uuid.UUID("4f6a2b7e-8c1d-5e3f-9a0b-1c2d3e4f5a6b")
 
 
 def api_root(base_url: str) -> str:
@@ -172,77 +167,80 @@ def is_change_tracking_off(err: DataverseError) -> bool:
     return "change tracking" in text or "changetracking" in text
 
 
-def deterministic_guid(tenant_id: uuid.UUID, entity: str, local_ref: str) -> uuid.UUID:
-    """The Dataverse row id we give a record we create: UUID5 of (tenant, entity, local id).
+class DataverseClient:
+    """One connection's conversation with the Dataverse Web API: GETs with OData headers,
+    retries and error classification; the service root every URL starts from.
 
-    The same record always gets the same GUID, so a create whose answer was lost and is sent
-    again (``PATCH entityset(guid)``) updates the row instead of duplicating it.
+    Args:
+        http: the connection's client (carrying the OAuth2 auth and TLS trust).
+        base_url: the environment URL (``https://org.crm.dynamics.com``).
+        policy: the retry policy; ``sleep`` is how retries wait (tests pass a recorder).
     """
-    return uuid.uuid5(_GUID_NAMESPACE, f"{tenant_id}/{entity}/{local_ref}")
 
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        base_url: str,
+        policy: RetryPolicy,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.http = http
+        self.root = api_root(base_url)
+        self.policy = policy
+        self.sleep = sleep
 
-def entity_id(header: str | None) -> str | None:
-    """The key inside an ``OData-EntityId`` header (``.../accounts(<guid>)`` -> ``<guid>``)."""
-    if not header:
-        return None
-    match = _ENTITY_ID.search(header)
-    return match.group(1) if match else None
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        prefer_value: str | None = None,
+        entity: EntityType | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> httpx.Response:
+        """GET with OData headers, retries and Dataverse error classification."""
+        headers = dict(ODATA_HEADERS)
+        if prefer_value:
+            headers["Prefer"] = prefer_value
+        request = self.http.build_request("GET", url, params=params, headers=headers)
+        return self.send(request, idempotent=True, entity=entity, policy=policy)
 
+    def get_object(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        prefer_value: str | None = None,
+        entity: EntityType | None = None,
+    ) -> dict[str, Any]:
+        """GET a JSON object (a collection page or a row).
 
-def parse_value(value: Any) -> Any:
-    """A JSON value as a typed value: ISO timestamps become aware datetimes (UTC)."""
-    if isinstance(value, str) and _DATETIME.match(value):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return value
+        Raises:
+            ERPConfigurationError: the answer is not a JSON object.
+        """
+        response = self.get(url, params=params, prefer_value=prefer_value, entity=entity)
+        body = response.json()
+        if not isinstance(body, dict):
+            raise ERPConfigurationError(f"{url} did not answer a JSON object", provider=PROVIDER)
+        return body
 
-
-def parse_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A Dataverse row's columns, typed; OData control annotations are dropped, formatted
-    values (``<column>@OData.Community.Display.V1.FormattedValue``) are kept."""
-    out: dict[str, Any] = {}
-    for name, value in row.items():
-        if name.startswith("@") or ("@" in name and not name.endswith(FORMATTED_VALUE)):
-            continue
-        out[name] = parse_value(value)
-    return out
-
-
-def json_value(value: Any) -> Any:
-    """A typed value as Dataverse JSON (timestamps in UTC with ``Z``)."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: PlantSync only sends aware timestamps")
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, Enum):
-        return json_value(value.value)
-    return value
-
-
-def filter_literal(value: Any) -> str:
-    """A value as an OData ``$filter`` literal (strings quoted, quotes doubled)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime | date | uuid.UUID | Decimal | int | float):
-        return str(json_value(value))
-    text = str(value)
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        return "'" + text.replace("'", "''") + "'"
-
-
-def key_segment(key: str | Mapping[str, Any]) -> str:
-    """``(<guid>)`` for a primary key, ``(name='value',...)`` for an alternate key."""
-    if isinstance(key, str):
-        return f"({key})"
-    return "(" + ",".join(f"{k}={filter_literal(v)}" for k, v in key.items()) + ")"
+    def send(
+        self,
+        request: httpx.Request,
+        *,
+        idempotent: bool,
+        entity: EntityType | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> httpx.Response:
+        """Send ``request`` through ``http.send`` (retries; ambiguous writes reported)."""
+        return send(
+            self.http,
+            request,
+            classify=classify_dataverse_response,
+            policy=policy or self.policy,
+            idempotent=idempotent,
+            provider=PROVIDER,
+            entity=entity.value if entity else None,
+            sleep=self.sleep,
+        )

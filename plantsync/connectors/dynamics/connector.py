@@ -33,20 +33,15 @@ from plantsync.connectors.base import (
 )
 from plantsync.connectors.dynamics.auth import DataverseAuth, DynamicsAuthConfig
 from plantsync.connectors.dynamics.client import (
-    ODATA_HEADERS,
-    PROVIDER,
+    DataverseClient,
     DataverseRefusedError,
-    api_root,
-    classify_dataverse_response,
-    filter_literal,
     is_change_tracking_off,
     is_expired_delta,
-    key_segment,
-    parse_row,
     prefer,
 )
-from plantsync.connectors.dynamics.writes import WritePlanner
-from plantsync.connectors.http import RetryPolicy, send
+from plantsync.connectors.dynamics.codec import PROVIDER, filter_literal, key_segment, parse_row
+from plantsync.connectors.dynamics.writer import DataverseWriter
+from plantsync.connectors.http import RetryPolicy
 from plantsync.connectors.pagination import ODataNextLinkPaginator
 from plantsync.entities import ENTITY_MATRIX, Direction, EntityType
 from plantsync.errors import (
@@ -101,8 +96,11 @@ class DynamicsConnector(Connector):
         if client is not None:
             client.auth = self.auth
         self.auth.bind(self.client)
-        self.root = api_root(config.base_url)
-        self._writes = WritePlanner(self)
+        self.dataverse = DataverseClient(
+            self.client, base_url=config.base_url, policy=config.retry, sleep=sleep
+        )
+        self.root = self.dataverse.root
+        self._writes = DataverseWriter(self.dataverse, find=self.find, tenant_id=config.tenant_id)
 
     def _make_client(self) -> httpx.Client:
         return self._build_client(auth=self.auth)
@@ -140,7 +138,7 @@ class DynamicsConnector(Connector):
 
     def _who_am_i(self) -> None:
         try:
-            self.get(self.root + "WhoAmI", policy=TEST_RETRY)
+            self.dataverse.get(self.root + "WhoAmI", policy=TEST_RETRY)
         except ERPNotFoundError as exc:
             raise ERPNotFoundError(
                 f"no Dataverse Web API at {self.root} (tried {self.root}WhoAmI, 404): "
@@ -153,7 +151,7 @@ class DynamicsConnector(Connector):
         missing: list[str] = []
         for table in tables:
             try:
-                self.get(self.root + table, params={"$top": "1"}, policy=TEST_RETRY)
+                self.dataverse.get(self.root + table, params={"$top": "1"}, policy=TEST_RETRY)
             except ERPNotFoundError:
                 missing.append(table)
         return missing
@@ -263,11 +261,7 @@ class DynamicsConnector(Connector):
         self, url: str, params: Mapping[str, str] | None, *, track: bool, entity: EntityType
     ) -> dict[str, Any]:
         header = prefer(max_page_size=self.config.page_size, track_changes=track, annotations=True)
-        response = self.get(url, params=params, prefer_value=header, entity=entity)
-        body = response.json()
-        if not isinstance(body, dict):
-            raise ERPConfigurationError(f"{url} did not answer a JSON object", provider=PROVIDER)
-        return body
+        return self.dataverse.get_object(url, params=params, prefer_value=header, entity=entity)
 
     def _record(self, resource: Resource, row: Mapping[str, Any]) -> ERPRecord:
         if "$deletedEntity" in str(row.get("@odata.context", "")):
@@ -326,39 +320,14 @@ class DynamicsConnector(Connector):
 
     def _get_row(self, resource: Resource, segment: str) -> ERPRecord | None:
         try:
-            response = self.get(
+            row = self.dataverse.get_object(
                 self.root + resource.path + segment, prefer_value=prefer(annotations=True)
             )
         except ERPNotFoundError:
             return None
-        return self._record(resource, response.json())
+        return self._record(resource, row)
 
     # -- plumbing -----------------------------------------------------------------------
-
-    def get(
-        self,
-        url: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        prefer_value: str | None = None,
-        entity: EntityType | None = None,
-        policy: RetryPolicy | None = None,
-    ) -> httpx.Response:
-        """GET with OData headers, retries and Dataverse error classification."""
-        headers = dict(ODATA_HEADERS)
-        if prefer_value:
-            headers["Prefer"] = prefer_value
-        request = self.client.build_request("GET", url, params=params, headers=headers)
-        return send(
-            self.client,
-            request,
-            classify=classify_dataverse_response,
-            policy=policy or self.config.retry,
-            idempotent=True,
-            provider=PROVIDER,
-            entity=entity.value if entity else None,
-            sleep=self.sleep,
-        )
 
     def _resource(self, entity: EntityType, direction: Direction) -> Resource:
         if not self.supported(entity, direction):

@@ -26,8 +26,8 @@ def test_token_is_requested_once_and_sent_as_bearer(router: respx.Router) -> Non
     who = router.get(f"{ROOT}WhoAmI").respond(json=WHO)
     connector, _ = make_connector()
     with connector:
-        connector.get(f"{ROOT}WhoAmI")
-        connector.get(f"{ROOT}WhoAmI")
+        connector.dataverse.get(f"{ROOT}WhoAmI")
+        connector.dataverse.get(f"{ROOT}WhoAmI")
     assert token.call_count == 1
     assert who.calls[1].request.headers["Authorization"] == "Bearer tok-1"
     form = dict(httpx.QueryParams(token.calls[0].request.content.decode()))
@@ -42,8 +42,8 @@ def test_token_is_renewed_before_it_expires(router: respx.Router) -> None:
     router.get(f"{ROOT}WhoAmI").respond(json=WHO)
     connector, _ = make_connector()
     with connector:
-        connector.get(f"{ROOT}WhoAmI")
-        connector.get(f"{ROOT}WhoAmI")
+        connector.dataverse.get(f"{ROOT}WhoAmI")
+        connector.dataverse.get(f"{ROOT}WhoAmI")
     assert token.call_count == 2
 
 
@@ -58,7 +58,7 @@ def test_a_401_gets_one_retry_with_a_fresh_token(router: respx.Router) -> None:
     who.side_effect = [httpx.Response(401), httpx.Response(200, json=WHO)]
     connector, _ = make_connector()
     with connector:
-        connector.get(f"{ROOT}WhoAmI")
+        connector.dataverse.get(f"{ROOT}WhoAmI")
     assert [c.request.headers["Authorization"] for c in who.calls] == ["Bearer old", "Bearer new"]
 
 
@@ -69,7 +69,7 @@ def test_custom_authority_needs_no_instance_discovery(router: respx.Router) -> N
     who = router.get(f"{ROOT}WhoAmI").respond(json=WHO)
     connector, _ = make_connector(auth={**AUTH, "authority": authority})
     with connector:
-        connector.get(f"{ROOT}WhoAmI")
+        connector.dataverse.get(f"{ROOT}WhoAmI")
     assert token.called
     assert who.calls[0].request.headers["Authorization"] == "Bearer local"
 
@@ -83,7 +83,7 @@ def test_token_requests_ignore_requests_ca_bundle(
     router.get(f"{ROOT}WhoAmI").respond(json=WHO)
     connector, _ = make_connector()
     with connector:
-        connector.get(f"{ROOT}WhoAmI")
+        connector.dataverse.get(f"{ROOT}WhoAmI")
     assert token.called
 
 

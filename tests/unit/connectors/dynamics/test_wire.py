@@ -11,7 +11,7 @@ import respx
 
 from plantsync.connectors.base import Cursor, PushRecord, Reconcile
 from plantsync.connectors.dynamics.batch import parse_batch
-from plantsync.connectors.dynamics.client import deterministic_guid
+from plantsync.connectors.dynamics.codec import deterministic_guid
 from plantsync.connectors.dynamics.connector import DynamicsConnector
 from plantsync.entities import Direction, EntityType
 from plantsync.errors import AmbiguousWriteError, ThrottledError

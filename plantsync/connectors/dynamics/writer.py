@@ -19,30 +19,23 @@ says whether the row was created (201) or updated (200) and which key it has.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from plantsync.connectors.base import PushRecord, PushResult, Reconcile, Resource
-from plantsync.connectors.dynamics.batch import BatchAnswer, BatchPart, build_batch, parse_batch
-from plantsync.connectors.dynamics.client import (
-    MAX_BATCH_REQUESTS,
-    ODATA_HEADERS,
+from plantsync.connectors.base import ERPRecord, PushRecord, PushResult, Reconcile, Resource
+from plantsync.connectors.dynamics.batch import BatchAnswer, BatchPart, send_batch
+from plantsync.connectors.dynamics.client import MAX_BATCH_REQUESTS, DataverseClient, prefer
+from plantsync.connectors.dynamics.codec import (
     PROVIDER,
-    classify_dataverse_response,
     deterministic_guid,
     entity_id,
     json_value,
     key_segment,
-    prefer,
 )
-from plantsync.connectors.http import send
 from plantsync.entities import EntityType
-from plantsync.errors import ERPValidationError, RecordError, UnavailableError
-
-if TYPE_CHECKING:
-    from plantsync.connectors.dynamics.connector import DynamicsConnector
+from plantsync.errors import ERPValidationError, RecordError
 
 DEFAULT_BATCH_SIZE = 100
 
@@ -56,15 +49,27 @@ class _Write:
     method: str
 
 
-class WritePlanner:
-    """Plans and sends a connector's writes (see the module docstring)."""
+Finder = Callable[[EntityType, str], ERPRecord | None]
 
-    def __init__(self, connector: DynamicsConnector) -> None:
-        self.connector = connector
+
+class DataverseWriter:
+    """Plans and sends writes (see the module docstring).
+
+    Args:
+        client: the connection's ``DataverseClient``.
+        find: looks up the row carrying our reference (the connector's ``find``), for a
+            create that may have been sent before.
+        tenant_id: the namespace of the deterministic GUIDs we give rows we create.
+    """
+
+    def __init__(self, client: DataverseClient, *, find: Finder, tenant_id: uuid.UUID) -> None:
+        self.client = client
+        self.find = find
+        self.tenant_id = tenant_id
 
     def guid(self, entity: EntityType, reference: str) -> uuid.UUID:
         """Our deterministic row id for a record of ``entity`` (see ``deterministic_guid``)."""
-        return deterministic_guid(self.connector.config.tenant_id, entity.value, reference)
+        return deterministic_guid(self.tenant_id, entity.value, reference)
 
     def push(
         self, entity: EntityType, resource: Resource, records: Sequence[PushRecord]
@@ -111,7 +116,7 @@ class WritePlanner:
             headers["If-Match"] = "*"
         else:
             method, segment = self._create(entity, resource, record, body, headers)
-        url = f"{self.connector.root}{resource.path}{segment}?$select={resource.key[0]}"
+        url = f"{self.client.root}{resource.path}{segment}?$select={resource.key[0]}"
         headers["Prefer"] = prefer(return_representation=True)
         part = BatchPart(method, url, headers=headers, body=body)
         return _Write(index, record, part, idempotent=method == "PATCH", method=method)
@@ -128,7 +133,7 @@ class WritePlanner:
             reference = record.reference or record.local_id
             body[resource.reference_field] = reference
             if record.maybe_sent:
-                found = self.connector.find(entity, reference)
+                found = self.find(entity, reference)
                 if found is not None:
                     headers["If-Match"] = "*"
                     return "PATCH", key_segment(found.key)
@@ -155,35 +160,11 @@ class WritePlanner:
         return body
 
     def _send(self, entity: EntityType, writes: Sequence[_Write]) -> list[BatchAnswer]:
-        connector = self.connector
-        content, content_type = build_batch([w.part for w in writes])
-        headers = {
-            **ODATA_HEADERS,
-            "Content-Type": content_type,
-            "Prefer": prefer(continue_on_error=True),
-        }
-        request = connector.client.build_request(
-            "POST", connector.root + "$batch", content=content, headers=headers
+        # Upserts by key can be sent again safely; plain creates cannot.
+        idempotent = all(w.idempotent for w in writes)
+        return send_batch(
+            self.client, [w.part for w in writes], idempotent=idempotent, entity=entity
         )
-        response = send(
-            connector.client,
-            request,
-            classify=classify_dataverse_response,
-            policy=connector.config.retry,
-            # Upserts by key can be sent again safely; plain creates cannot.
-            idempotent=all(w.idempotent for w in writes),
-            provider=PROVIDER,
-            entity=entity.value,
-            sleep=connector.sleep,
-        )
-        try:
-            return parse_batch(response.headers.get("content-type", ""), response.content)
-        except ValueError as exc:
-            raise UnavailableError(
-                f"the $batch answer could not be read ({exc})",
-                provider=PROVIDER,
-                entity=entity.value,
-            ) from exc
 
 
 def _batch_size(resource: Resource) -> int:
