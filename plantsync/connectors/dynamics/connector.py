@@ -90,7 +90,6 @@ class DynamicsConnector(Connector):
             auth on it and sends token requests through it too.
         sleep: how retries wait (``Retry-After``, backoff); tests pass a recorder.
         """
-        self.sleep = sleep
         self.auth = DataverseAuth(_auth_config(config), base_url=config.base_url)
         super().__init__(config, client=client)
         if client is not None:
