@@ -1,7 +1,7 @@
 """The SAP Gateway (OData V2) wire protocol: URLs, auth, CSRF, paging, ``$batch``, errors.
 
-- Service root ``{base_url}/sap/opu/odata/sap/{SERVICE}/``; basic auth; ``sap-client`` on every
-  request when the connection names one.
+- Service root ``{base_url}/sap/opu/odata/sap/{SERVICE}/``; basic auth and ``sap-client`` come
+  from the client's ``SapAuth`` (``auth.py``).
 - CSRF: one token per session. The Gateway checks it against the session's cookies (the
   security session, or the ``sap-XSRF_<SID>_<client>`` cookie), not per service, so the token
   is asked for with the first ``$metadata`` read (``x-csrf-token: Fetch``, as SAPUI5 does) and
@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import time
@@ -25,10 +24,10 @@ from typing import Any
 
 import httpx
 
-from plantsync.connectors.base import ConnectorConfig
 from plantsync.connectors.http import RetryPolicy, retry_after_seconds, send
 from plantsync.connectors.pagination import ODataV2NextPaginator
 from plantsync.connectors.sap.batch import BatchRequest, BatchResponse, build_batch, parse_batch
+from plantsync.connectors.sap.codec import sap_error_message
 from plantsync.connectors.sap.metadata import ServiceModel, parse_metadata
 from plantsync.errors import (
     ERPAuthenticationError,
@@ -47,53 +46,6 @@ _CSRF_FAILED = "csrf token validation failed"
 
 class CsrfTokenError(ERPPermissionError):
     """403: the CSRF token is missing or expired (fetch a new one and retry once)."""
-
-
-def sap_error_message(response: httpx.Response) -> str:
-    """SAP's own words for a failed answer (see ``error_text``), or the HTTP status."""
-    return error_text(response.content, response.headers) or f"HTTP {response.status_code}"
-
-
-def error_text(body: bytes, headers: Mapping[str, str]) -> str:
-    """SAP's message in an error body (``error.message.value``, inner details) and in the
-    ``sap-message`` header; else the start of a non-HTML body."""
-    texts: list[str] = []
-    try:
-        error = json.loads(body).get("error", {}) if body.strip() else {}
-    except (ValueError, AttributeError):
-        error = {}
-    if isinstance(error, Mapping):
-        message = error.get("message")
-        value = message.get("value") if isinstance(message, Mapping) else message
-        if value:
-            texts.append(str(value))
-        inner = error.get("innererror")
-        details = inner.get("errordetails") if isinstance(inner, Mapping) else None
-        for detail in details if isinstance(details, list) else []:
-            text = detail.get("message") if isinstance(detail, Mapping) else None
-            if text and str(text) not in texts:
-                texts.append(str(text))
-    texts += [t for t in _sap_message_header(headers) if t not in texts]
-    if not texts:
-        text = body.decode("utf-8", "replace").strip()
-        if text and not text.startswith("<"):
-            texts.append(text[:200])
-    return "; ".join(texts)
-
-
-def _sap_message_header(headers: Mapping[str, str]) -> list[str]:
-    raw = headers.get("sap-message")
-    if not raw:
-        return []
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return [raw]
-    out = [str(data.get("message"))] if data.get("message") else []
-    for detail in data.get("details") or []:
-        if isinstance(detail, Mapping) and detail.get("message"):
-            out.append(str(detail["message"]))
-    return out
 
 
 def classify_sap_response(response: httpx.Response, *, entity: str | None = None) -> None:
@@ -140,27 +92,31 @@ class SapClient:
 
     def __init__(
         self,
-        config: ConnectorConfig,
         http: httpx.Client,
         *,
-        username: str,
-        password: str,
-        sap_client: str | None = None,
+        base_url: str,
+        policy: RetryPolicy,
+        page_size: int = 1000,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.config = config
+        """Args:
+        http: the connection's client, carrying ``SapAuth`` (credentials, ``sap-client``).
+        base_url: the Gateway's URL; services live under ``/sap/opu/odata/sap/``.
+        policy: the retry policy; ``page_size`` rows are asked for per page.
+        sleep: how retries wait (tests pass a recorder).
+        """
         self.http = http
-        self.sap_client = sap_client
+        self.base_url = base_url.rstrip("/")
+        self.policy = policy
+        self.page_size = page_size
         self._sleep = sleep
-        token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-        self._auth_header = f"Basic {token}"
         self._csrf: str | None = None  # one per session, for every service
         self._models: dict[str, ServiceModel] = {}
 
     # --- URLs and plain requests -----------------------------------------------------------
 
     def service_url(self, service: str) -> str:
-        return f"{self.config.base_url.rstrip('/')}/{SERVICE_ROOT}/{service}/"
+        return f"{self.base_url}/{SERVICE_ROOT}/{service}/"
 
     def service_path(self, service: str) -> str:
         return httpx.URL(self.service_url(service)).path
@@ -174,15 +130,11 @@ class SapClient:
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
     ) -> httpx.Request:
-        merged = dict(params or {})
         target = httpx.URL(str(url))
-        if self.sap_client and "sap-client" not in target.params:
-            merged["sap-client"] = self.sap_client
-        all_headers = {"Authorization": self._auth_header, "Accept": "application/json"}
-        all_headers.update(headers or {})
-        if merged:
+        all_headers = {"Accept": "application/json", **(headers or {})}
+        if params:
             # httpx's ``params=`` would replace a query the URL already has (a __next link)
-            target = target.copy_merge_params(merged)
+            target = target.copy_merge_params(dict(params))
         return self.http.build_request(method, target, headers=all_headers, content=content)
 
     def get(
@@ -200,7 +152,7 @@ class SapClient:
             self.http,
             request,
             classify=lambda r: classify_sap_response(r, entity=entity),
-            policy=policy or self.config.retry,
+            policy=policy or self.policy,
             idempotent=True,
             provider="sap",
             entity=entity,
@@ -288,7 +240,7 @@ class SapClient:
                     self.http,
                     build(token),
                     classify=check,
-                    policy=self.config.retry,
+                    policy=self.policy,
                     idempotent=False,
                     provider="sap",
                     entity=entity,
@@ -353,7 +305,7 @@ class SapClient:
                 (a truncated pull), or an answer was not OData JSON.
         """
         base = self.service_url(service) + entity_set
-        size = self.config.page_size
+        size = self.page_size
         first = {"$format": "json", "$inlinecount": "allpages", "$top": str(size), **params}
         paginator = ODataV2NextPaginator()  # __next only; $top/$skip windows are ours
         url: str | httpx.URL = base

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel
 
 from plantsync.connectors.base import (
     ConnectionTestResult,
@@ -42,12 +42,13 @@ from plantsync.connectors.base import (
     Resource,
 )
 from plantsync.connectors.http import RetryPolicy
+from plantsync.connectors.sap.auth import SapAuth, SapAuthConfig
 from plantsync.connectors.sap.client import SapClient
+from plantsync.connectors.sap.codec import read_row, reference_value
 from plantsync.connectors.sap.metadata import EntitySet
-from plantsync.connectors.sap.records import read_row, reference_value
 from plantsync.connectors.sap.status import lifecycle_of
 from plantsync.connectors.sap.values import filter_literal
-from plantsync.connectors.sap.writer import Writer
+from plantsync.connectors.sap.writer import SapWriter
 from plantsync.entities import ENTITY_MATRIX, Direction, EntitySupport, EntityType
 from plantsync.errors import (
     ConnectorError,
@@ -59,16 +60,6 @@ from plantsync.errors import (
 
 log = logging.getLogger(__name__)
 _TEST_POLICY = RetryPolicy(max_attempts=1)
-
-
-class SapAuthConfig(BaseModel):
-    """Credentials of a SAP connection (basic auth; ``sap_client`` is the 3-digit client)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    username: str = Field(min_length=1, max_length=40)
-    password: SecretStr = Field(min_length=1)
-    sap_client: str | None = Field(default=None, pattern=r"^\d{3}$")
 
 
 class SapConnector(Connector):
@@ -88,20 +79,25 @@ class SapConnector(Connector):
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        super().__init__(config, client=client)
         auth = config.auth
         if not isinstance(auth, SapAuthConfig):
             auth = SapAuthConfig.model_validate(auth.model_dump())
+        self.auth = SapAuth(auth)
+        super().__init__(config, client=client)
+        if client is not None:
+            client.auth = self.auth
         self._now = now
         self._current_service = ""
         self.sap = SapClient(
-            config,
             self.client,
-            username=auth.username,
-            password=auth.password.get_secret_value(),
-            sap_client=auth.sap_client,
+            base_url=config.base_url,
+            policy=config.retry,
+            page_size=config.page_size,
             sleep=sleep,
         )
+
+    def _make_client(self) -> httpx.Client:
+        return self._build_client(auth=self.auth)
 
     # --- resources -------------------------------------------------------------------------
 
@@ -259,11 +255,11 @@ class SapConnector(Connector):
     def push(self, entity: EntityType, records: Sequence[PushRecord]) -> list[PushResult]:
         resource = self._resource(entity, Direction.outbound)
         service, es = self._entity_set(resource, entity)
-        writer = Writer(
+        writer = SapWriter(
             self.sap,
-            service,
-            es,
-            resource,
+            service=service,
+            es=es,
+            resource=resource,
             model=self.sap.metadata(service),
             entity=entity.value,
             find=lambda reference: self.find(entity, reference),

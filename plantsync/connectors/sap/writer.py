@@ -24,9 +24,9 @@ from urllib.parse import quote
 from plantsync.connectors.base import ERPRecord, PushRecord, PushResult, Reconcile, Resource
 from plantsync.connectors.base import key_string as join_key
 from plantsync.connectors.sap.batch import BatchRequest, BatchResponse
-from plantsync.connectors.sap.client import SapClient, error_text
+from plantsync.connectors.sap.client import SapClient
+from plantsync.connectors.sap.codec import error_text, payload, reference_value, split_pairs
 from plantsync.connectors.sap.metadata import EntitySet, ServiceModel
-from plantsync.connectors.sap.records import payload, reference_value, split_pairs
 from plantsync.connectors.sap.status import (
     StatusChange,
     key_literal,
@@ -72,16 +72,23 @@ def batch_size(resource: Resource, entity: str) -> int:
     return raw
 
 
-class Writer:
-    """Writes records to one entity set of one service (see the module docstring)."""
+class SapWriter:
+    """Writes records to one entity set of one service (see the module docstring).
+
+    Args:
+        sap: the connection's ``SapClient``.
+        service, es, resource, model: where the records go, and the service's metadata.
+        entity: the entity's name, for errors.
+        find: looks up the ERP record carrying our reference (reconciliation).
+    """
 
     def __init__(
         self,
         sap: SapClient,
+        *,
         service: str,
         es: EntitySet,
         resource: Resource,
-        *,
         model: ServiceModel,
         entity: str,
         find: Callable[[str], ERPRecord | None],

@@ -16,7 +16,8 @@ import pytest
 
 from plantsync.connectors.base import ConnectorConfig
 from plantsync.connectors.http import RetryPolicy
-from plantsync.connectors.sap.connector import SapAuthConfig, SapConnector
+from plantsync.connectors.sap.auth import SapAuthConfig
+from plantsync.connectors.sap.connector import SapConnector
 from plantsync.mappings.schema import load_default_mapping
 from plantsync.sandbox.sap.app import SapSandbox
 

@@ -1,4 +1,5 @@
-"""Rows <-> records for one entity set, driven by its metadata and the mapping's options.
+"""SAP rows <-> records for one entity set, driven by its metadata and the mapping's options,
+and SAP's own words in an error answer (``error_text``).
 
 Inbound: a JSON row becomes an ``ERPRecord`` of typed values. A value that cannot be read
 (a year 10000 date, ``PT25H``) becomes None and is reported in the page's note -- a pull never
@@ -13,10 +14,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
+
+import httpx
 
 from plantsync.connectors.base import ERPRecord, Resource, key_string
 from plantsync.connectors.sap.metadata import EntitySet, Property
@@ -179,3 +183,53 @@ def reference_value(prop: Property, reference: str) -> str:
         )
     digest = base64.b32encode(hashlib.sha256(reference.encode()).digest()).decode("ascii")
     return "PS" + digest[: prop.max_length - 2]
+
+
+# --- error bodies ---------------------------------------------------------------------------
+
+
+def sap_error_message(response: httpx.Response) -> str:
+    """SAP's own words for a failed answer (see ``error_text``), or the HTTP status."""
+    return error_text(response.content, response.headers) or f"HTTP {response.status_code}"
+
+
+def error_text(body: bytes, headers: Mapping[str, str]) -> str:
+    """SAP's message in an error body (``error.message.value``, inner details) and in the
+    ``sap-message`` header; else the start of a non-HTML body."""
+    texts: list[str] = []
+    try:
+        error = json.loads(body).get("error", {}) if body.strip() else {}
+    except (ValueError, AttributeError):
+        error = {}
+    if isinstance(error, Mapping):
+        message = error.get("message")
+        value = message.get("value") if isinstance(message, Mapping) else message
+        if value:
+            texts.append(str(value))
+        inner = error.get("innererror")
+        details = inner.get("errordetails") if isinstance(inner, Mapping) else None
+        for detail in details if isinstance(details, list) else []:
+            text = detail.get("message") if isinstance(detail, Mapping) else None
+            if text and str(text) not in texts:
+                texts.append(str(text))
+    texts += [t for t in _sap_message_header(headers) if t not in texts]
+    if not texts:
+        text = body.decode("utf-8", "replace").strip()
+        if text and not text.startswith("<"):
+            texts.append(text[:200])
+    return "; ".join(texts)
+
+
+def _sap_message_header(headers: Mapping[str, str]) -> list[str]:
+    raw = headers.get("sap-message")
+    if not raw:
+        return []
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return [raw]
+    out = [str(data.get("message"))] if data.get("message") else []
+    for detail in data.get("details") or []:
+        if isinstance(detail, Mapping) and detail.get("message"):
+            out.append(str(detail["message"]))
+    return out
