@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck migration fuzz soak bench crash clean
+.PHONY: run test check lint typecheck imports migration fuzz soak bench crash clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,10 @@ run: $(STAMP)  ## runs the product on the embedded default (SQLite), with demo d
 	$(BIN)/plantsync demo-data --if-empty
 	$(BIN)/plantsync serve
 
-test: $(STAMP)  ## runs the whole test suite, on SQLite and PostgreSQL
+test: $(STAMP) check  ## the static checks, then the whole test suite on SQLite and PostgreSQL
 	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
+
+check: lint typecheck imports  ## ruff, mypy --strict and the import-linter layer contracts
 
 lint: $(STAMP)
 	$(BIN)/ruff check plantsync tests bench
@@ -25,6 +27,9 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+imports: $(STAMP)  ## the layers are a DAG (contracts in pyproject.toml)
+	$(BIN)/lint-imports --no-cache
 
 migration: $(STAMP)  ## regenerates the single initial migration from the complete models
 	$(BIN)/python -m plantsync.core.migrate write-initial
