@@ -17,7 +17,7 @@ from plantsync.core.models.plant import Machine
 from plantsync.core.models.production import ProductionRun, RunStatus
 from plantsync.core.sync import outbound
 from plantsync.core.sync.hashing import record_hash
-from plantsync.core.sync.inbound import repeats as dedupe
+from plantsync.core.sync.inbound import dedupe
 from plantsync.core.sync.records import (
     Refs,
     canonical_record,
