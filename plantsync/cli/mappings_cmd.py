@@ -55,7 +55,7 @@ def show(
     """Show the effective mapping of a connection for one entity (defaults + overrides)."""
     from plantsync.core.services.connections import get_connection
     from plantsync.core.services.tenants import resolve_tenant
-    from plantsync.core.sync.engine import effective_mapping
+    from plantsync.core.sync.setup import effective_mapping
 
     with database().read_session() as session:
         target = resolve_tenant(session=session, tenant=tenant)

@@ -50,8 +50,7 @@ from plantsync.errors import (
     PlantSyncError,
     RetriableError,
 )
-from plantsync.mappings.engine import apply_overrides
-from plantsync.mappings.schema import MappingError, ProviderMapping, load_default_mapping
+from plantsync.mappings.schema import MappingError
 
 log = logging.getLogger(__name__)
 
@@ -103,15 +102,6 @@ def _build_connector(config: ConnectorConfig) -> Connector:
     return build_connector(config)
 
 
-def effective_mapping(connection: Connection) -> ProviderMapping:
-    """The provider's default mapping with the connection's ``field_mappings`` applied.
-
-    Raises:
-        MappingError: the default file or an override is broken.
-    """
-    return apply_overrides(load_default_mapping(connection.provider), connection.field_mappings)
-
-
 def _context(
     database: Database,
     connection: Connection,
@@ -119,24 +109,18 @@ def _context(
     direction: Direction,
     **extra: Any,
 ) -> RunContext:
-    from plantsync.core.services.connections import (
-        connector_config,
-        decrypt_auth_config,
-        secret_values,
-    )
+    from plantsync.core.sync.setup import prepare_run
 
     settings = _current_settings()
-    mapping = effective_mapping(connection)
-    config = connector_config(connection, settings)
-    secrets = secret_values(decrypt_auth_config(connection, settings))
+    prepared = prepare_run(connection, settings)
     return RunContext(
         database=database,
         connection=connection,
         entity=entity,
         direction=direction,
-        provider_mapping=mapping,
-        connector=_build_connector(config),
-        secrets=secrets,
+        provider_mapping=prepared.mapping,
+        connector=_build_connector(prepared.config),
+        secrets=prepared.secrets,
         lease_seconds=settings.sync_lease_seconds,
         **extra,
     )
@@ -386,6 +370,5 @@ __all__ = [
     "bind_connector_factory",
     "bind_settings",
     "dry_run",
-    "effective_mapping",
     "run_sync",
 ]

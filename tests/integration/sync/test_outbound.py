@@ -17,7 +17,7 @@ from plantsync.core.models.downtime import DowntimeEvent
 from plantsync.core.models.integration import Connection, LinkState, SyncStatus
 from plantsync.core.models.maintenance import WorkOrder
 from plantsync.core.models.production import ProductionRun
-from plantsync.core.sync.engine import effective_mapping
+from plantsync.core.sync.setup import effective_mapping
 from plantsync.entities import Direction, EntityType
 from tests.integration.sync.conftest import PROVIDERS, RECORDS, Hub
 from tests.integration.sync.helpers import (
