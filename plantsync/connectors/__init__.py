@@ -23,13 +23,7 @@ from plantsync.connectors.base import (
     Resource,
     key_string,
 )
-from plantsync.connectors.http import (
-    RetryPolicy,
-    TLSConfig,
-    classify_status,
-    retry_after_seconds,
-    send,
-)
+from plantsync.connectors.http import RetryPolicy, TLSConfig, send
 from plantsync.connectors.pagination import (
     NextPage,
     ODataNextLinkPaginator,
@@ -38,6 +32,7 @@ from plantsync.connectors.pagination import (
     PaginationLoopError,
     Paginator,
 )
+from plantsync.connectors.translate import classify_status, retry_after_seconds
 from plantsync.entities import ENTITY_MATRIX, Direction, EntitySupport, EntityType
 
 __all__ = [

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from plantsync.connectors.http import retry_after_seconds
+from plantsync.connectors.translate import retry_after_seconds
 from plantsync.errors import (
     ConnectorError,
     ERPAuthenticationError,

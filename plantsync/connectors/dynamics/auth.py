@@ -21,7 +21,7 @@ import httpx
 import msal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from plantsync.connectors.http import translate_transport_error
+from plantsync.connectors.translate import translate_transport_error
 from plantsync.errors import (
     ConnectorError,
     ERPAuthenticationError,

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 
 from plantsync.connectors.dynamics.codec import FORMATTED_VALUE, PROVIDER
-from plantsync.connectors.http import RetryPolicy, retry_after_seconds, send
+from plantsync.connectors.http import RetryPolicy, send
+from plantsync.connectors.translate import retry_after_seconds
 from plantsync.entities import EntityType
 from plantsync.errors import (
     ERPAuthenticationError,

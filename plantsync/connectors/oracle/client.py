@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import httpx
 
-from plantsync.connectors.http import RetryPolicy, retry_after_seconds, send
+from plantsync.connectors.http import RetryPolicy, send
 from plantsync.connectors.oracle.batch import BatchPart, batch_body, batch_payloads
 from plantsync.connectors.oracle.codec import (
     DEFAULT_API_VERSION,
@@ -39,6 +39,7 @@ from plantsync.connectors.oracle.codec import (
     build_q,
     dump_json,
 )
+from plantsync.connectors.translate import retry_after_seconds
 from plantsync.errors import (
     ERPAuthenticationError,
     ERPConfigurationError,

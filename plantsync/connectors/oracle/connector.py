@@ -36,12 +36,13 @@ from plantsync.connectors.base import (
     Resource,
     key_string,
 )
-from plantsync.connectors.http import RetryPolicy, translate_transport_error
+from plantsync.connectors.http import RetryPolicy
 from plantsync.connectors.oracle.auth import OracleAuthConfig
 from plantsync.connectors.oracle.client import MAX_LIMIT, OracleClient
 from plantsync.connectors.oracle.codec import PROVIDER, Condition, parse_timestamp
 from plantsync.connectors.oracle.writer import OracleWriter
 from plantsync.connectors.pagination import OffsetHasMorePaginator
+from plantsync.connectors.translate import translate_transport_error
 from plantsync.entities import ENTITY_MATRIX, Direction, EntityType
 from plantsync.errors import (
     ConnectorError,

@@ -24,11 +24,12 @@ from typing import Any
 
 import httpx
 
-from plantsync.connectors.http import RetryPolicy, retry_after_seconds, send
+from plantsync.connectors.http import RetryPolicy, send
 from plantsync.connectors.pagination import ODataV2NextPaginator
 from plantsync.connectors.sap.batch import BatchRequest, BatchResponse, build_batch, parse_batch
 from plantsync.connectors.sap.codec import sap_error_message
 from plantsync.connectors.sap.metadata import ServiceModel, parse_metadata
+from plantsync.connectors.translate import retry_after_seconds
 from plantsync.errors import (
     ERPAuthenticationError,
     ERPNotFoundError,

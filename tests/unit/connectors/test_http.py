@@ -10,12 +10,10 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from plantsync.connectors.http import (
-    RetryPolicy,
+from plantsync.connectors.http import RetryPolicy, send, ssl_context
+from plantsync.connectors.translate import (
     classify_status,
     retry_after_seconds,
-    send,
-    ssl_context,
     translate_transport_error,
 )
 from plantsync.errors import (
