@@ -35,7 +35,7 @@ from plantsync.core.models.plant import Machine, MachineStatus, MachineStatusCha
 from plantsync.core.models.production import CycleSubmission, ProductionRun, RunStatus
 from plantsync.core.models.workforce import CrewCheckIn, ShiftSchedule
 from plantsync.core.services.changes import ChangeOrigin, stamp_change
-from plantsync.core.services.oee import Interval, intersect, seconds
+from plantsync.core.services.intervals import Interval, intersect, seconds
 from plantsync.core.services.shifts import ShiftOccurrence, ShiftPattern, occurrences
 
 ORIGIN = ChangeOrigin.system("demo-data")

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -58,66 +58,10 @@ from plantsync.core.models.production import (
     ProductionRun,
 )
 from plantsync.core.principal import Principal
+from plantsync.core.services.intervals import Interval, intersect, seconds, subtract
 from plantsync.core.services.plant_common import check_window, get_owned
 from plantsync.core.services.shifts import machine_occurrences
 from plantsync.errors import ValidationError
-
-Interval = tuple[datetime, datetime]
-
-
-# --- interval arithmetic over half-open [start, end) intervals ---------------------------------
-
-
-def merge(intervals: Iterable[Interval]) -> list[Interval]:
-    """Sorted, non-overlapping intervals covering the same time as ``intervals``."""
-    out: list[Interval] = []
-    for start, end in sorted(i for i in intervals if i[1] > i[0]):
-        if out and start <= out[-1][1]:
-            if end > out[-1][1]:
-                out[-1] = (out[-1][0], end)
-        else:
-            out.append((start, end))
-    return out
-
-
-def intersect(a: Iterable[Interval], b: Iterable[Interval]) -> list[Interval]:
-    """The time covered by both ``a`` and ``b``."""
-    left, right = merge(a), merge(b)
-    out: list[Interval] = []
-    i = j = 0
-    while i < len(left) and j < len(right):
-        start = max(left[i][0], right[j][0])
-        end = min(left[i][1], right[j][1])
-        if end > start:
-            out.append((start, end))
-        if left[i][1] < right[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
-
-
-def subtract(a: Iterable[Interval], b: Iterable[Interval]) -> list[Interval]:
-    """The time covered by ``a`` but not by ``b``."""
-    cuts = merge(b)
-    out: list[Interval] = []
-    for start, end in merge(a):
-        cursor = start
-        for cut_start, cut_end in cuts:
-            if cut_end <= cursor or cut_start >= end:
-                continue
-            if cut_start > cursor:
-                out.append((cursor, cut_start))
-            cursor = max(cursor, cut_end)
-        if cursor < end:
-            out.append((cursor, end))
-    return out
-
-
-def seconds(intervals: Iterable[Interval]) -> float:
-    """Total length of ``intervals`` in seconds (overlaps counted once)."""
-    return sum((end - start).total_seconds() for start, end in merge(intervals))
-
 
 # --- the factors -------------------------------------------------------------------------------
 
@@ -405,16 +349,11 @@ def _counts(
 
 __all__ = [
     "MAX_WINDOW",
-    "Interval",
     "OEEFactors",
     "OEEFlag",
     "OEEFlagCode",
     "OEEInputs",
     "compute_oee",
-    "intersect",
-    "merge",
     "oee_snapshot",
-    "seconds",
-    "subtract",
     "validate_inputs",
 ]

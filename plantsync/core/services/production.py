@@ -32,8 +32,8 @@ from plantsync.core.models.production import (
 from plantsync.core.paging import Page
 from plantsync.core.principal import Principal
 from plantsync.core.services.changes import ChangeOrigin, stamp_change
+from plantsync.core.services.intervals import intersect, seconds
 from plantsync.core.services.machine_status import apply_machine_status
-from plantsync.core.services.oee import intersect, seconds
 from plantsync.core.services.plant_common import keyset_page, where_equal
 from plantsync.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 

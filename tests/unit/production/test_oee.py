@@ -8,15 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plantsync.core.services.oee import (
-    OEEFlagCode,
-    OEEInputs,
-    compute_oee,
-    intersect,
-    merge,
-    seconds,
-    subtract,
-)
+from plantsync.core.services.intervals import intersect, merge, seconds, subtract
+from plantsync.core.services.oee import OEEFlagCode, OEEInputs, compute_oee
 from plantsync.errors import ValidationError
 
 T0 = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
