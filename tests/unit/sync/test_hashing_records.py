@@ -160,7 +160,7 @@ def _plan(provider: str, link: ExternalLink | None) -> outbound.OutboundItem:
     wo = WorkOrder(
         tenant_id=TENANT, number="PS-1", status=WorkOrderStatus.released, description="x"
     )
-    return outbound._plan_row(_ctx(provider, EntityType.work_order), wo, Refs(), link)
+    return outbound.planning.plan_row(_ctx(provider, EntityType.work_order), wo, Refs(), link)
 
 
 def test_plan_actions() -> None:
@@ -184,8 +184,8 @@ def test_oracle_reference_is_the_mapped_order_number() -> None:
 
 def test_window_excludes_changes_before_start_from() -> None:
     ctx = _ctx("sap", EntityType.work_order, start=T0)
-    assert not outbound._in_window(ctx, SimpleNamespace(updated_at=T0 - timedelta(seconds=1)))
-    assert outbound._in_window(ctx, SimpleNamespace(updated_at=T0))
+    assert not outbound.feed.in_window(ctx, SimpleNamespace(updated_at=T0 - timedelta(seconds=1)))
+    assert outbound.feed.in_window(ctx, SimpleNamespace(updated_at=T0))
 
 
 def test_dedupe_keeps_the_last_version_once() -> None:
