@@ -24,6 +24,7 @@ from plantsync.core.services import connections, sync_logs
 from plantsync.core.sync import current_database, runs
 from plantsync.core.sync.executor import ENGINE_MISSING, Executor, run_in_process
 from plantsync.entities import Direction, EntityType
+from plantsync.errors import ConflictError
 from tests.integration.connections.test_connections_api import EXAMPLE
 
 
@@ -101,7 +102,7 @@ def test_claim_is_atomic_and_lease_rules(
         final.message or ""
     )
     assert final.records_read == 10
-    with db.session(write=True) as s, pytest.raises(runs.ConflictError):
+    with db.session(write=True) as s, pytest.raises(ConflictError):
         runs.finish(log.id, SyncStatus.success, runs.RunCounts(), "late", session=s, worker_id="a",
                     clock=clock)  # fmt: skip
 

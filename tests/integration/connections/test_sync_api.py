@@ -12,9 +12,10 @@ from fastapi.testclient import TestClient
 from plantsync.core.clock import SYSTEM_CLOCK
 from plantsync.core.db import Database
 from plantsync.core.models import Tenant, WorkOrder
-from plantsync.core.models.integration import SyncStatus
+from plantsync.core.models.integration import SyncStatus, SyncTrigger
 from plantsync.core.principal import Role
 from plantsync.core.sync import runs
+from plantsync.entities import Direction, EntityType
 from tests.factories import create_tenant
 from tests.integration.connections.test_connections_api import BASE, EXAMPLE
 
@@ -125,8 +126,8 @@ def test_log_filters_and_keyset_paging(
     for i in range(7):
         with db.write_session() as s:
             log, _ = runs.request_sync(session=s, tenant_id=tenant.id, connection_id=uuid.UUID(conn_id),
-                                       direction=runs.Direction.inbound, entity_type=runs.EntityType.machine,
-                                       entity_id=None, trigger=runs.SyncTrigger.schedule, principal=None)  # fmt: skip
+                                       direction=Direction.inbound, entity_type=EntityType.machine,
+                                       entity_id=None, trigger=SyncTrigger.schedule, principal=None)  # fmt: skip
         ids.append(str(log.id))
         _finish(db, str(log.id), SyncStatus.success if i % 2 else SyncStatus.failed)
     seen: list[str] = []

@@ -21,6 +21,7 @@ from plantsync.core.principal import Principal
 from plantsync.core.security import encode_access_token
 from plantsync.core.services import connections as service
 from plantsync.core.sync import runs
+from plantsync.entities import Direction, EntityType
 from plantsync.scheduler.embedded import SchedulerService
 from tests.conftest import TestClient
 from tests.factories import create_user
@@ -152,7 +153,7 @@ def test_stalled_runs_fail_and_are_retried_live_ones_are_not(
         with db.write_session() as session:
             log, _ = runs.request_sync(
                 session=session, tenant_id=tenant.id, connection_id=conn.id,
-                direction=runs.Direction.inbound, entity_type=runs.EntityType.machine,
+                direction=Direction.inbound, entity_type=EntityType.machine,
                 entity_id=None, trigger=SyncTrigger.schedule, principal=None, clock=clock,
             )  # fmt: skip
             runs.claim(log.id, session=session, worker_id=f"w-{conn.name}", lease_seconds=30,
@@ -194,7 +195,7 @@ def test_degraded_flag_metrics_and_readyz(db: Database, settings: Settings, tena
         with db.write_session() as session:
             log, _ = runs.request_sync(
                 session=session, tenant_id=tenant.id, connection_id=conn.id,
-                direction=runs.Direction.inbound, entity_type=runs.EntityType.machine,
+                direction=Direction.inbound, entity_type=EntityType.machine,
                 entity_id=None, trigger=SyncTrigger.schedule, principal=None, clock=clock,
             )  # fmt: skip
         _finish(db, log, SyncStatus.failed, clock)

@@ -1,21 +1,5 @@
-"""The life cycle of a sync run (a ``SyncLog`` row), safe across processes and both databases.
-
-::
-
-    request_sync ──> pending ──claim──> in_progress ──finish──> success | failed | skipped
-                                         │  heartbeat renews the lease
-                                         └─ lease expired ──expire_stale_leases──> failed
-
-- ``request_sync`` inserts a ``pending`` log unless the same (connection, entity_type,
-  direction) already has one pending or in progress — the database's partial unique index
-  decides, so two concurrent triggers get one run: ``(log, True)`` for the new one,
-  ``(existing, False)`` for the other.
-- ``claim``/``claim_next`` move a log to ``in_progress`` with one conditional UPDATE
-  (``WHERE status = 'pending'``): exactly one claimer sees a row count of 1.
-- ``heartbeat`` renews the lease (and reports progress) only for the worker holding it;
-  ``finish`` closes a run once; ``expire_stale_leases`` fails runs whose worker went silent.
-
-Every function commits its own short transaction: pass a write session.
+"""A run in progress: claimed with one conditional UPDATE, kept alive by ``heartbeat``, closed by
+``finish``, and failed by ``expire_stale_leases`` when its worker went silent.
 """
 
 from __future__ import annotations
@@ -26,9 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col, func, select, update
+from sqlmodel import Session, col, func, select, update
 
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.models.integration import (
@@ -37,20 +19,10 @@ from plantsync.core.models.integration import (
     SyncLog,
     SyncRecordError,
     SyncStatus,
-    SyncTrigger,
 )
-from plantsync.core.principal import Principal
-from plantsync.core.sync import check_pair
-from plantsync.entities import Direction, EntityType
-from plantsync.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
+from plantsync.errors import ConflictError, NotFoundError
 
 DEFAULT_LEASE_SECONDS = 120
-# Local tables holding each outbound entity (``entity_id`` is one of their ids).
-LOCAL_TABLES: Mapping[EntityType, tuple[str, ...]] = {
-    EntityType.work_order: ("work_order", "workorder"),
-    EntityType.downtime: ("downtime_event", "downtimeevent"),
-    EntityType.production_data: ("production_run", "productionrun"),
-}
 
 
 @dataclass(frozen=True)
@@ -69,150 +41,6 @@ class RecordFailure:
     message: str
     local_id: str | None = None
     erp_key: str | None = None
-
-
-# --- requesting ------------------------------------------------------------------------------
-
-
-def _check_entity_id(
-    session: Session,
-    tenant_id: uuid.UUID,
-    entity_type: EntityType,
-    direction: Direction,
-    entity_id: str | None,
-) -> str | None:
-    if entity_id is None or not entity_id.strip():
-        return None
-    entity_id = entity_id.strip()
-    if direction is Direction.inbound:
-        if len(entity_id) > 200:
-            raise ValidationError.single("entity_id", "an ERP key of at most 200 characters")
-        return entity_id
-    try:
-        local_id = uuid.UUID(entity_id)
-    except ValueError:
-        raise ValidationError.single(
-            "entity_id", "outbound syncs take the local UUID of the record"
-        ) from None
-    table = next(
-        (
-            SQLModel.metadata.tables[n]
-            for n in LOCAL_TABLES[entity_type]
-            if n in SQLModel.metadata.tables
-        ),
-        None,
-    )
-    if table is None:
-        raise ConfigurationError(f"the plant model has no table for {entity_type.value}")
-    found = session.execute(
-        sa.select(table.c.id).where(table.c.id == local_id, table.c.tenant_id == tenant_id)
-    ).first()
-    if found is None:
-        raise NotFoundError(entity_type.value.replace("_", " ").capitalize(), local_id)
-    return str(local_id)
-
-
-def active_run(
-    session: Session, connection_id: uuid.UUID, entity_type: EntityType, direction: Direction
-) -> SyncLog | None:
-    """The pending or in-progress run of the pair, if any."""
-    return session.exec(
-        select(SyncLog).where(
-            SyncLog.connection_id == connection_id,
-            SyncLog.entity_type == entity_type,
-            SyncLog.direction == direction,
-            col(SyncLog.status).in_(ACTIVE_STATUSES),
-        )
-    ).first()
-
-
-def request_sync(
-    *,
-    session: Session,
-    tenant_id: uuid.UUID,
-    connection_id: uuid.UUID | str,
-    direction: Direction,
-    entity_type: EntityType,
-    entity_id: str | None,
-    trigger: SyncTrigger,
-    principal: Principal | None,
-    clock: Clock = SYSTEM_CLOCK,
-    retry_of: SyncLog | None = None,
-) -> tuple[SyncLog, bool]:
-    """Asks for a run; returns ``(log, created)``.
-
-    Raises:
-        NotFoundError: no such live connection, or (outbound) no such local record.
-        BadRequestError: the provider or the matrix does not allow the pair (names allowed ones).
-        ValidationError: a malformed ``entity_id``.
-    """
-    from plantsync.core.services.connections import get_connection
-
-    conn = get_connection(session=session, tenant_id=tenant_id, connection=connection_id)
-    check_pair(conn.provider, entity_type, direction)
-    entity_id = _check_entity_id(session, tenant_id, entity_type, direction, entity_id)
-    for _ in range(5):
-        existing = active_run(session, conn.id, entity_type, direction)
-        if existing is not None:
-            session.commit()
-            return existing, False
-        log = SyncLog(
-            tenant_id=tenant_id,
-            connection_id=conn.id,
-            direction=direction,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            trigger=trigger,
-            created_at=clock.now(),
-            requested_by=principal.label if principal else None,
-            retry_of_id=retry_of.id if retry_of else None,
-            attempt=retry_of.attempt + 1 if retry_of else 1,
-        )
-        try:
-            with session.begin_nested():
-                session.add(log)
-        except IntegrityError:
-            continue  # another trigger won the race: fetch its log
-        session.commit()
-        return log, True
-    raise ConflictError("The run could not be registered: too much contention, try again")
-
-
-def retry_log(
-    *,
-    session: Session,
-    tenant_id: uuid.UUID,
-    log_id: uuid.UUID,
-    principal: Principal | None,
-    clock: Clock = SYSTEM_CLOCK,
-) -> tuple[SyncLog, bool]:
-    """A new run (``trigger=retry``) of a failed or skipped run's entity (and record).
-
-    Raises:
-        ConflictError: the run is still pending/in progress or succeeded.
-    """
-    from plantsync.core.services.sync_logs import get_log
-
-    original = get_log(session=session, tenant_id=tenant_id, log_id=log_id)
-    if original.status not in (SyncStatus.failed, SyncStatus.skipped):
-        raise ConflictError(
-            f"Only failed or skipped runs can be retried; this run is {original.status.value}"
-        )
-    return request_sync(
-        session=session,
-        tenant_id=tenant_id,
-        connection_id=original.connection_id,
-        direction=original.direction,
-        entity_type=original.entity_type,
-        entity_id=original.entity_id,
-        trigger=SyncTrigger.retry,
-        principal=principal,
-        clock=clock,
-        retry_of=original,
-    )
-
-
-# --- claiming and running --------------------------------------------------------------------
 
 
 def claim(
