@@ -66,7 +66,7 @@ _LINK = (
 def _setup(hub: Any) -> tuple[uuid.UUID, uuid.UUID]:
     """A tenant and a connection for the foreign keys (through the product's services)."""
     from plantsync.core.config import get_settings
-    from plantsync.core.models.integration import ConnectionCreate
+    from plantsync.core.models.connections import ConnectionCreate
     from plantsync.core.principal import Principal
     from plantsync.core.services.connections import create_connection
     from plantsync.core.services.tenants import create_tenant

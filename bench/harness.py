@@ -202,7 +202,7 @@ def create_tenant_and_connection(
 
     from plantsync.core.config import get_settings
     from plantsync.core.models import Tenant
-    from plantsync.core.models.integration import ConnectionCreate, TLSSettings
+    from plantsync.core.models.connections import ConnectionCreate, TLSSettings
     from plantsync.core.principal import Principal
     from plantsync.core.services.connections import create_connection
     from plantsync.core.services.tenants import create_tenant

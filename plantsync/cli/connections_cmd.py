@@ -29,7 +29,7 @@ from plantsync.cli.common import (
     validated,
 )
 from plantsync.core.clock import SYSTEM_CLOCK
-from plantsync.core.models.integration import (
+from plantsync.core.models.connections import (
     ConnectionCreate,
     ConnectionPublic,
     ConnectionUpdate,

@@ -36,7 +36,8 @@ from sqlmodel import Session, col, func, select
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.config import Settings
 from plantsync.core.db import Database
-from plantsync.core.models.integration import Connection, SyncEntity, SyncLog, SyncTrigger
+from plantsync.core.models.connections import SyncEntity
+from plantsync.core.models.integration import Connection, SyncLog, SyncTrigger
 from plantsync.core.services.sync_logs import next_sync_at
 from plantsync.core.sync import runs
 from plantsync.entities import Direction, EntityType

@@ -25,13 +25,8 @@ from plantsync.api.deps import (
     WriteSession,
 )
 from plantsync.api.routes import erp_examples as ex
-from plantsync.core.models.integration import (
-    ConnectionCreate,
-    ConnectionPublic,
-    ConnectionUpdate,
-    SyncStatus,
-    SyncTrigger,
-)
+from plantsync.core.models.connections import ConnectionCreate, ConnectionPublic, ConnectionUpdate
+from plantsync.core.models.integration import SyncStatus, SyncTrigger
 from plantsync.core.paging import MAX_LIMIT, Page
 from plantsync.core.services import connections as service
 from plantsync.core.services import sync_logs

@@ -17,11 +17,10 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, delete, select
 
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
+from plantsync.core.models.connections import ScheduleEntry, SyncEntity
 from plantsync.core.models.integration import (
     FINISHED_STATUSES,
     Connection,
-    ScheduleEntry,
-    SyncEntity,
     SyncLog,
     SyncRecordError,
     SyncStatus,

@@ -12,9 +12,9 @@ from plantsync.core.clock import FrozenClock
 from plantsync.core.config import Settings
 from plantsync.core.db import Database
 from plantsync.core.models import Tenant
+from plantsync.core.models.connections import ConnectionCreate
 from plantsync.core.models.integration import (
     MAX_RECORD_ERRORS_PER_RUN,
-    ConnectionCreate,
     SyncLog,
     SyncStatus,
     SyncTrigger,

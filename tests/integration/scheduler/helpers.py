@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.config import Settings
 from plantsync.core.db import Database
-from plantsync.core.models.integration import Connection, ConnectionCreate, SyncLog
+from plantsync.core.models.connections import ConnectionCreate
+from plantsync.core.models.integration import Connection, SyncLog
 from plantsync.core.principal import Principal
 from plantsync.core.services.connections import create_connection
 

@@ -23,13 +23,8 @@ from sqlmodel import SQLModel, col, func, select
 from plantsync.core.config import Settings
 from plantsync.core.db import Database
 from plantsync.core.models import Machine
-from plantsync.core.models.integration import (
-    Connection,
-    ConnectionUpdate,
-    SyncLog,
-    SyncStatus,
-    SyncTrigger,
-)
+from plantsync.core.models.connections import ConnectionUpdate
+from plantsync.core.models.integration import Connection, SyncLog, SyncStatus, SyncTrigger
 from plantsync.core.principal import Principal
 from plantsync.core.services import connections as service
 from tests.factories import create_tenant

@@ -11,12 +11,8 @@ from plantsync.core.clock import SYSTEM_CLOCK, FrozenClock
 from plantsync.core.config import Settings
 from plantsync.core.db import Database
 from plantsync.core.models import Tenant
-from plantsync.core.models.integration import (
-    ConnectionUpdate,
-    SyncLog,
-    SyncStatus,
-    SyncTrigger,
-)
+from plantsync.core.models.connections import ConnectionUpdate
+from plantsync.core.models.integration import SyncLog, SyncStatus, SyncTrigger
 from plantsync.core.principal import Principal
 from plantsync.core.security import encode_access_token
 from plantsync.core.services import connections as service

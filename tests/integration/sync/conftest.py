@@ -23,12 +23,8 @@ from plantsync.connectors.registry import build_connector
 from plantsync.core.config import Settings
 from plantsync.core.db import Database
 from plantsync.core.models import Tenant
-from plantsync.core.models.integration import (
-    Connection,
-    ConnectionCreate,
-    SyncLog,
-    SyncTrigger,
-)
+from plantsync.core.models.connections import ConnectionCreate
+from plantsync.core.models.integration import Connection, SyncLog, SyncTrigger
 from plantsync.core.principal import Principal
 from plantsync.core.services.connections import create_connection
 from plantsync.core.sync import runs

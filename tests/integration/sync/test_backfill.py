@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from plantsync.core.models.integration import Connection, ConnectionUpdate, SyncStatus
+from plantsync.core.models.connections import ConnectionUpdate
+from plantsync.core.models.integration import Connection, SyncStatus
 from plantsync.core.principal import Principal
 from plantsync.core.services.connections import update_connection
 from plantsync.entities import Direction, EntityType

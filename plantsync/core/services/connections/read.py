@@ -7,16 +7,13 @@ import uuid
 from sqlmodel import Session, col, select
 
 from plantsync.core.clock import Clock
-from plantsync.core.models.integration import (
-    FINISHED_STATUSES,
+from plantsync.core.models.connections import (
     INSECURE_TLS_WARNING,
-    Connection,
     ConnectionPublic,
     SyncEntity,
-    SyncLog,
-    SyncStatus,
     TLSSettings,
 )
+from plantsync.core.models.integration import FINISHED_STATUSES, Connection, SyncLog, SyncStatus
 from plantsync.core.services.sync_logs import schedule_for, summarize_schedule
 from plantsync.errors import NotFoundError
 

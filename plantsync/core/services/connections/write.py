@@ -11,17 +11,19 @@ from sqlmodel import Session, col, delete, select
 
 from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.config import Settings
+from plantsync.core.models.connections import (
+    ConnectionCreate,
+    ConnectionUpdate,
+    SyncEntity,
+    TLSSettings,
+)
 from plantsync.core.models.integration import (
     MAX_CONNECTIONS_PER_TENANT,
     Connection,
-    ConnectionCreate,
-    ConnectionUpdate,
     ExternalLink,
     SyncCursor,
-    SyncEntity,
     SyncLog,
     SyncStatus,
-    TLSSettings,
 )
 from plantsync.core.models.tenancy import Tenant
 from plantsync.core.principal import Principal
