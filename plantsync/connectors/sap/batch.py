@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plantsync.connectors import multipart
-from plantsync.errors import UnavailableError
+from plantsync.connectors.base import Resource
+from plantsync.errors import ERPConfigurationError, UnavailableError
+
+# Changesets per $batch. SAP Gateway sets no maximum; a $batch is processed in one work
+# process and must answer within the ICM processing timeout (60 s by default), so a batch
+# stays moderate. 100 is also the slice the sync engine hands to one push: a slice of new
+# orders costs one $batch of creates and one of their status chains.
+DEFAULT_BATCH_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -83,3 +90,19 @@ def _changeset(part: multipart.Part) -> list[BatchResponse]:
 
 def _response(part: multipart.Part) -> BatchResponse:
     return multipart.parse_response(part.body)
+
+
+def batch_size(resource: Resource, entity: str) -> int:
+    """Changesets per ``$batch``: the resource's ``batch_size`` option, else the default.
+
+    Raises:
+        ERPConfigurationError: the option is not a whole number >= 1.
+    """
+    raw = resource.options.get("batch_size", DEFAULT_BATCH_SIZE)
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise ERPConfigurationError(
+            f"options.batch_size of {resource.path} must be a whole number >= 1, not {raw!r}",
+            provider="sap",
+            entity=entity,
+        )
+    return raw

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from plantsync.connectors.base import ERPRecord, PushRecord, PushResult, Reconcile, Resource
 from plantsync.connectors.base import key_string as join_key
-from plantsync.connectors.sap.batch import BatchRequest, BatchResponse
+from plantsync.connectors.sap.batch import BatchRequest, BatchResponse, batch_size
 from plantsync.connectors.sap.client import SapClient
 from plantsync.connectors.sap.codec import error_text, payload, reference_value, split_pairs
 from plantsync.connectors.sap.metadata import EntitySet, ServiceModel
@@ -35,12 +35,6 @@ from plantsync.connectors.sap.status import (
     read_statuses,
 )
 from plantsync.errors import ERPConfigurationError, ERPValidationError, RecordError
-
-# Changesets per $batch. SAP Gateway sets no maximum; a $batch is processed in one work
-# process and must answer within the ICM processing timeout (60 s by default), so a batch
-# stays moderate. 100 is also the slice the sync engine hands to one push: a slice of new
-# orders costs one $batch of creates and one of their status chains.
-DEFAULT_BATCH_SIZE = 100
 
 
 @dataclass
@@ -54,22 +48,6 @@ class _Plan:
     target: str | None = None  # status to reach once SAP has assigned the key (creates)
     change: StatusChange | None = None  # status chain sent with an update
     created_status: Any = None  # status text in the create answer
-
-
-def batch_size(resource: Resource, entity: str) -> int:
-    """Changesets per ``$batch``: the resource's ``batch_size`` option, else the default.
-
-    Raises:
-        ERPConfigurationError: the option is not a whole number >= 1.
-    """
-    raw = resource.options.get("batch_size", DEFAULT_BATCH_SIZE)
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-        raise ERPConfigurationError(
-            f"options.batch_size of {resource.path} must be a whole number >= 1, not {raw!r}",
-            provider="sap",
-            entity=entity,
-        )
-    return raw
 
 
 class SapWriter:
