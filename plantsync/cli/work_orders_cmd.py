@@ -8,7 +8,7 @@ import typer
 
 from plantsync.cli.common import TenantOption, database, print_json, print_table
 from plantsync.core.models.maintenance import WorkOrderKind, WorkOrderStatus
-from plantsync.core.services import work_orders
+from plantsync.core.services import work_order_costs, work_orders
 from plantsync.core.services.tenants import resolve_tenant
 from plantsync.errors import NotFoundError
 from plantsync.money import format_minor
@@ -66,7 +66,9 @@ def show(
                 raise NotFoundError("work order", work_order) from None
             wo = found
         public = work_orders.to_public(wo)
-        labor = work_orders.list_labor(session=session, tenant_id=target.id, work_order_id=wo.id)
+        labor = work_order_costs.list_labor(
+            session=session, tenant_id=target.id, work_order_id=wo.id
+        )
     if json_out:
         print_json(
             {

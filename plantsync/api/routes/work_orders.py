@@ -34,7 +34,7 @@ from plantsync.core.models.maintenance import (
     WorkOrderUpdate,
 )
 from plantsync.core.paging import Page
-from plantsync.core.services import work_orders
+from plantsync.core.services import work_order_costs, work_orders
 from plantsync.core.services.changes import ChangeOrigin
 from plantsync.core.services.plant_common import BulkResult
 
@@ -172,7 +172,7 @@ def add_labor(
     ],
 ) -> LaborPublic:
     """Books labor (hours x hourly rate) and adds it to the order's labor cost."""
-    labor = work_orders.add_labor(
+    labor = work_order_costs.add_labor(
         session=session, tenant_id=caller.tenant_id, work_order_id=work_order_id, data=data,
         origin=ChangeOrigin.from_principal(caller), clock=clock,
     )  # fmt: skip
@@ -183,7 +183,7 @@ def add_labor(
 def list_labor(
     caller: AnyRole, session: ReadSession, work_order_id: uuid.UUID
 ) -> list[LaborPublic]:
-    return work_orders.list_labor(
+    return work_order_costs.list_labor(
         session=session, tenant_id=caller.tenant_id, work_order_id=work_order_id
     )
 
@@ -200,7 +200,7 @@ def add_part(
     data: Annotated[PartUseCreate, body("Two seals", {"part_number": "SEAL-80", "quantity": 2})],
 ) -> PartUsePublic:
     """Takes parts from stock (409 when short: nothing is booked) and adds their cost."""
-    return work_orders.add_part(
+    return work_order_costs.add_part(
         session=session, tenant_id=caller.tenant_id, work_order_id=work_order_id, data=data,
         origin=ChangeOrigin.from_principal(caller), clock=clock,
     )  # fmt: skip

@@ -1,8 +1,7 @@
-"""Work orders (production and maintenance): CRUD, status transitions, labor, parts, costs.
+"""Work orders (production and maintenance): CRUD, status transitions, bulk upserts.
 
 Status moves only along ``TRANSITIONS``; anything else is a ``ConflictError`` (409) that names
-the allowed next states. Labor and parts add to the order's cost totals in the same
-transaction; parts take their quantity from spare-part stock, which never goes negative.
+the allowed next states. Labor and parts booked on an order: ``work_order_costs``.
 Inbound syncs (``OriginKind.sync``) may set any status: the ERP is the master of its orders.
 """
 
@@ -10,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -20,10 +18,6 @@ from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.models.change import OriginKind
 from plantsync.core.models.downtime import DowntimeEvent
 from plantsync.core.models.maintenance import (
-    LaborCreate,
-    LaborPublic,
-    PartUseCreate,
-    PartUsePublic,
     WorkOrder,
     WorkOrderCreate,
     WorkOrderKind,
@@ -51,7 +45,6 @@ from plantsync.core.services.plant_common import (
     where_search,
 )
 from plantsync.core.services.sites import resolve_site_ref
-from plantsync.core.services.spare_parts import consume_stock, find_part, get_part
 from plantsync.errors import ConflictError, ValidationError
 
 S = WorkOrderStatus
@@ -63,7 +56,7 @@ TRANSITIONS: dict[WorkOrderStatus, frozenset[WorkOrderStatus]] = {
     S.closed: frozenset(),
     S.cancelled: frozenset(),
 }
-_FINISHED = frozenset({S.closed, S.cancelled})
+FINISHED_STATUSES = frozenset({S.closed, S.cancelled})
 
 
 def to_public(wo: WorkOrder) -> WorkOrderPublic:
@@ -296,120 +289,6 @@ def set_status(
     )
     session.commit()
     return wo
-
-
-def _check_open(wo: WorkOrder) -> None:
-    if wo.status in _FINISHED:
-        raise ConflictError(
-            f"Work order {wo.number} is {wo.status.value}: nothing can be booked on it"
-        )
-
-
-def add_labor(
-    *,
-    session: Session,
-    tenant_id: uuid.UUID,
-    work_order_id: uuid.UUID,
-    data: LaborCreate,
-    origin: ChangeOrigin,
-    clock: Clock = SYSTEM_CLOCK,
-) -> WorkOrderLabor:
-    """Books labor: cost = hours x rate, rounded half-even to a minor unit; adds it to the
-    order's labor cost."""
-    wo = get_work_order(session=session, tenant_id=tenant_id, work_order_id=work_order_id)
-    _check_open(wo)
-    currency = data.currency or wo.currency
-    if currency != wo.currency:
-        raise ValidationError.single("currency", f"must be the work order's currency {wo.currency}")
-    cost = int((Decimal(str(data.hours)) * data.rate_minor).quantize(Decimal(1), ROUND_HALF_EVEN))
-    now = clock.now()
-    labor = WorkOrderLabor(
-        tenant_id=tenant_id, work_order_id=wo.id, worker=data.worker, hours=data.hours,
-        rate_minor=data.rate_minor, currency=currency, cost_minor=cost,
-        performed_at=data.performed_at or now, created_at=now,
-    )  # fmt: skip
-    session.add(labor)
-    wo.labor_cost_minor += cost
-    stamp_change(session, wo, origin, clock=clock)
-    session.commit()
-    return labor
-
-
-def add_part(
-    *,
-    session: Session,
-    tenant_id: uuid.UUID,
-    work_order_id: uuid.UUID,
-    data: PartUseCreate,
-    origin: ChangeOrigin,
-    clock: Clock = SYSTEM_CLOCK,
-) -> PartUsePublic:
-    """Books parts: takes them from stock (409 when short, nothing booked) and adds
-    quantity x unit price to the order's parts cost, in one transaction."""
-    wo = get_work_order(session=session, tenant_id=tenant_id, work_order_id=work_order_id)
-    _check_open(wo)
-    part = _resolve_part(session, tenant_id, data)
-    if part.currency != wo.currency:
-        raise ValidationError.single(
-            "spare_part_id", f"priced in {part.currency}, the work order in {wo.currency}"
-        )
-    left = consume_stock(session=session, part=part, quantity=data.quantity, clock=clock)
-    use = WorkOrderPart(
-        tenant_id=tenant_id, work_order_id=wo.id, spare_part_id=part.id, quantity=data.quantity,
-        unit_price_minor=part.unit_price_minor, currency=part.currency,
-        cost_minor=part.unit_price_minor * data.quantity, created_at=clock.now(),
-    )  # fmt: skip
-    session.add(use)
-    wo.parts_cost_minor += use.cost_minor
-    stamp_change(session, wo, origin, clock=clock)
-    session.commit()
-    return PartUsePublic.model_validate({**use.model_dump(), "stock_after": left})
-
-
-def _resolve_part(session: Session, tenant_id: uuid.UUID, data: PartUseCreate) -> Any:
-    if data.spare_part_id is not None:
-        try:
-            return get_part(session=session, tenant_id=tenant_id, part_id=data.spare_part_id)
-        except Exception as exc:
-            raise ValidationError.single(
-                "spare_part_id", f"no spare part {data.spare_part_id}"
-            ) from exc
-    if data.part_number:
-        part = find_part(session=session, tenant_id=tenant_id, part_number=data.part_number)
-        if part is None:
-            raise ValidationError.single("part_number", f"no spare part {data.part_number!r}")
-        return part
-    raise ValidationError.single("spare_part_id", "give spare_part_id or part_number")
-
-
-def list_labor(
-    *, session: Session, tenant_id: uuid.UUID, work_order_id: uuid.UUID
-) -> list[LaborPublic]:
-    get_work_order(session=session, tenant_id=tenant_id, work_order_id=work_order_id)
-    lab: Any = WorkOrderLabor
-    rows = session.execute(
-        select(WorkOrderLabor)
-        .where(lab.work_order_id == work_order_id)
-        .order_by(lab.performed_at, lab.id)
-    ).scalars()
-    return [LaborPublic.model_validate(r, from_attributes=True) for r in rows]
-
-
-def list_part_uses(
-    *, session: Session, tenant_id: uuid.UUID, work_order_id: uuid.UUID
-) -> list[WorkOrderPart]:
-    get_work_order(session=session, tenant_id=tenant_id, work_order_id=work_order_id)
-    use: Any = WorkOrderPart
-    return list(
-        session.execute(
-            select(WorkOrderPart)
-            .where(use.work_order_id == work_order_id)
-            .order_by(use.created_at, use.id)
-        ).scalars()
-    )
-
-
-# --- bulk upsert -----------------------------------------------------------------------------
 
 
 def upsert_work_orders(

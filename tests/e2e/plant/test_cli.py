@@ -9,7 +9,7 @@ from typing import Any
 from plantsync.core.db import Database
 from plantsync.core.models.downtime import DowntimeCreate
 from plantsync.core.models.maintenance import LaborCreate, WorkOrderCreate
-from plantsync.core.services import downtime, work_orders
+from plantsync.core.services import downtime, work_order_costs, work_orders
 from plantsync.core.services.changes import ChangeOrigin
 from tests.factories import create_tenant
 
@@ -64,7 +64,7 @@ def test_work_orders_and_downtime(cli: Any, db: Database, tmp_path: Path) -> Non
             data=WorkOrderCreate(number="WO-7", machine_code="P1"),
             origin=SYSTEM,
         )
-        work_orders.add_labor(
+        work_order_costs.add_labor(
             session=s, tenant_id=tenant.id, work_order_id=wo.id,
             data=LaborCreate(worker="Ann", hours=2, rate_minor=5000), origin=SYSTEM,
         )  # fmt: skip
