@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from plantsync.sandbox.table import Lookup, Rows
+from plantsync.sandbox.derived import Lookup
+from plantsync.sandbox.table import Rows
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,10 @@ from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
+from plantsync.sandbox.derived import Lookup, Outliers
 from plantsync.sandbox.sap.query import Condition, Terms, comparable, compare
 from plantsync.sandbox.sap.store import Table
-from plantsync.sandbox.table import Lookup, Outliers, Row
+from plantsync.sandbox.table import Row
 
 Key = tuple[Any, ...]
 Finder = Callable[[], Iterable[Key]]

@@ -19,7 +19,8 @@ from typing import Any
 
 from plantsync.connectors.sap.metadata import EntitySet, Property, ServiceModel, parse_metadata
 from plantsync.connectors.sap.values import SapValueError, format_json_value, parse_json_value
-from plantsync.sandbox.table import Counter, Row, Rows, generating
+from plantsync.sandbox.derived import Counter
+from plantsync.sandbox.table import Row, Rows, generating
 
 SERVICES = (
     "API_EQUIPMENT",

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from plantsync.sandbox.table import Counter, Lookup, Row, Rows, View
+from plantsync.sandbox.derived import Counter, Lookup
+from plantsync.sandbox.table import Row, Rows, View
 
 
 def table(n: int = 100) -> Rows[int]:
