@@ -19,7 +19,6 @@ API_FUNCTIONALLOCATION, like a Gateway does:
 from __future__ import annotations
 
 import base64
-import json
 import re
 import secrets
 import threading
@@ -33,7 +32,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from plantsync.connectors import multipart
-from plantsync.connectors.sap.values import format_json_value
 from plantsync.sandbox.sap.index import indexed_rows
 from plantsync.sandbox.sap.query import (
     QueryError,
@@ -44,12 +42,19 @@ from plantsync.sandbox.sap.query import (
     page,
     parse,
 )
-from plantsync.sandbox.sap.store import (
-    ENTITY_SETS,
-    SapError,
-    Store,
-    Table,
-    load_models,
+from plantsync.sandbox.sap.schema import ENTITY_SETS, SapError, Table, load_models
+from plantsync.sandbox.sap.store import Store
+from plantsync.sandbox.sap.wire import (
+    entity_path,
+    error_body,
+    error_response,
+    http_part,
+    http_request,
+    json_response,
+    parse_key,
+    read_body,
+    row_json,
+    sap_message,
 )
 from plantsync.sandbox.table import Row, View
 
@@ -125,7 +130,7 @@ class SapSandbox:
                 headers={"WWW-Authenticate": 'Basic realm="SAP NetWeaver Application Server"'},
             )
         if service not in self.store.models:
-            return _error(
+            return error_response(
                 SapError(
                     404, f"No service found for namespace '', name '{service}'", "/IWFND/MED/170"
                 )
@@ -171,7 +176,7 @@ class SapSandbox:
         origin = f"{request.url.scheme}://{request.url.netloc}"
         if rest in ("", "/"):
             sets = sorted(self.store.models[service][1].entity_sets)
-            return _json(200, {"d": {"EntitySets": sets}})
+            return json_response(200, {"d": {"EntitySets": sets}})
         if rest == "$metadata":
             return Response(self.store.models[service][0], media_type="application/xml")
         if rest == "$batch" and request.method == "POST":
@@ -182,7 +187,7 @@ class SapSandbox:
             return Response(status_code=status, headers=extra)
         if isinstance(payload, str):
             return Response(payload, status_code=status, headers=extra, media_type="text/plain")
-        response = _json(status, payload)
+        response = json_response(status, payload)
         response.headers.update(extra)
         return response
 
@@ -201,10 +206,10 @@ class SapSandbox:
         try:
             return self._dispatch(service, method, rest, query, body, origin)
         except SapError as exc:
-            return exc.status, _sap_message(exc), _error_body(exc)
+            return exc.status, sap_message(exc), error_body(exc)
         except QueryError as exc:
             err = SapError(400, str(exc), "/IWBEP/CM_MGW_RT/006")
-            return 400, _sap_message(err), _error_body(err)
+            return 400, sap_message(err), error_body(err)
 
     def _dispatch(
         self,
@@ -228,18 +233,18 @@ class SapSandbox:
             if method == "GET":
                 return self._collection(table, query, base, count=bool(count))
             if method == "POST":
-                row = self.store.create(service, name, _body(body))
+                row = self.store.create(service, name, read_body(body))
                 return (
                     201,
-                    {"location": base + _entity_path(table, row)},
-                    {"d": _row_json(table, row, base)},
+                    {"location": base + entity_path(table, row)},
+                    {"d": row_json(table, row, base)},
                 )
             raise SapError(405, f"Method {method} is not allowed on {name}")
-        key = _parse_key(table, key_text)
+        key = parse_key(table, key_text)
         if method == "GET":
-            return 200, {}, {"d": _row_json(table, self.store.get(service, name, key), base)}
+            return 200, {}, {"d": row_json(table, self.store.get(service, name, key), base)}
         if method in ("MERGE", "PATCH", "PUT"):
-            self.store.update(service, name, key, _body(body))
+            self.store.update(service, name, key, read_body(body))
             return 204, {}, None
         if method == "DELETE":
             if not table.es.deletable:
@@ -256,7 +261,7 @@ class SapSandbox:
             return 200, {}, str(len(rows))
         chunk, nxt = page(rows, query, server_page=self.page_size, next_base=base + table.es.name)
         select = [s.strip() for s in query.get("$select", "").split(",") if s.strip()]
-        d: dict[str, Any] = {"results": [_row_json(table, r, base, select) for r in chunk]}
+        d: dict[str, Any] = {"results": [row_json(table, r, base, select) for r in chunk]}
         if query.get("$inlinecount") == "allpages":
             d["__count"] = str(len(rows))
         if nxt:
@@ -305,7 +310,7 @@ class SapSandbox:
         if answer is None:
             return 200, {}, {"d": {"Success": True}}
         table, row = answer
-        return 200, {}, {"d": _row_json(table, row, f"{ROOT}{service}/")}
+        return 200, {}, {"d": row_json(table, row, f"{ROOT}{service}/")}
 
     # --- $batch ----------------------------------------------------------------------------
 
@@ -313,7 +318,9 @@ class SapSandbox:
         try:
             parts = multipart.split(content_type, body)
         except multipart.MultipartError as exc:
-            return _error(SapError(400, f"Invalid $batch body: {exc}", "/IWBEP/CM_MGW_RT/007"))
+            return error_response(
+                SapError(400, f"Invalid $batch body: {exc}", "/IWBEP/CM_MGW_RT/007")
+            )
         out = [
             self._changeset(service, part, origin)
             if part.is_multipart
@@ -324,13 +331,13 @@ class SapSandbox:
         return Response(content, status_code=202, media_type=media_type)
 
     def _batch_read(self, service: str, payload: bytes, origin: str) -> multipart.Part:
-        request = _http_request(payload)
-        return _http_part(
+        request = http_request(payload)
+        return http_part(
             *self._batch_call(service, request.method, request.url, request.body, origin)
         )
 
     def _changeset(self, service: str, part: multipart.Part, origin: str) -> multipart.Part:
-        requests = [_http_request(p.body) for p in multipart.split(part.content_type, part.body)]
+        requests = [http_request(p.body) for p in multipart.split(part.content_type, part.body)]
         journal: list[Any] = []
         self.store.journal = journal
         answers = []
@@ -341,8 +348,8 @@ class SapSandbox:
                 )
                 if status >= 400:
                     self.store.rollback(journal)
-                    return _http_part(status, headers, data)
-                answers.append(_http_part(status, headers, data))
+                    return http_part(status, headers, data)
+                answers.append(http_part(status, headers, data))
         finally:
             self.store.journal = None
         return multipart.nested(answers, boundary=multipart.new_boundary("changesetresponse"))
@@ -354,108 +361,3 @@ class SapSandbox:
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         query.pop("sap-client", None)
         return self.dispatch(service, method.upper(), split.path.lstrip("/"), query, body, origin)
-
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-def _json(status: int, payload: Any) -> Response:
-    return Response(
-        json.dumps(payload), status_code=status, media_type="application/json; charset=utf-8"
-    )
-
-
-def _error_body(exc: SapError) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": exc.code,
-            "message": {"lang": "en", "value": exc.message},
-            "innererror": {
-                "errordetails": [
-                    {"code": exc.code, "message": exc.message, "severity": "error", "target": ""}
-                ]
-            },
-        }
-    }
-
-
-def _sap_message(exc: SapError) -> dict[str, str]:
-    header = {"code": exc.code, "message": exc.message, "severity": "error", "details": []}
-    return {"sap-message": json.dumps(header)}
-
-
-def _error(exc: SapError) -> Response:
-    response = _json(exc.status, _error_body(exc))
-    response.headers.update(_sap_message(exc))
-    return response
-
-
-def _body(raw: bytes) -> Any:
-    try:
-        data = json.loads(raw or b"{}")
-    except ValueError:
-        raise SapError(400, "The request body is not valid JSON", "/IWBEP/CM_MGW_RT/003") from None
-    return (
-        data.get("d", data) if isinstance(data, dict) and isinstance(data.get("d"), dict) else data
-    )
-
-
-def _row_json(
-    table: Table, row: Mapping[str, Any], base: str, select: list[str] | None = None
-) -> dict[str, Any]:
-    uri = base + _entity_path(table, row)
-    out: dict[str, Any] = {"__metadata": {"id": uri, "uri": uri, "type": table.es.type_name}}
-    props = table.es.properties
-    names = [n for n in props if n in select] if select else props
-    out.update(dict.fromkeys(names))  # every property, in the entity type's order ...
-    for name, value in row.items():  # ... then the few a stored row has values for
-        if value is not None and name in props and (not select or name in select):
-            out[name] = format_json_value(props[name].edm_type, value)
-    return out
-
-
-def _entity_path(table: Table, row: Mapping[str, Any]) -> str:
-    from plantsync.connectors.sap.values import filter_literal
-
-    parts = [
-        f"{k}={filter_literal(table.es.properties[k].edm_type, row.get(k))}" for k in table.es.key
-    ]
-    if len(parts) == 1:
-        return f"{table.es.name}({parts[0].split('=', 1)[1]})"
-    return f"{table.es.name}({','.join(parts)})"
-
-
-_KEY_PART = re.compile(r"(?:([A-Za-z_]\w*)=)?((?:[a-z]+)?'(?:[^']|'')*'|[^,]+)")
-
-
-def _parse_key(table: Table, text: str) -> tuple[Any, ...]:
-    values: dict[str, Any] = {}
-    for name, literal in _KEY_PART.findall(text):
-        tokens = _tokens(literal.strip())
-        if len(tokens) != 1:
-            break
-        field = name or (table.es.key[0] if len(table.es.key) == 1 else "")
-        values[field] = _literal(*tokens[0])
-    if set(values) != set(table.es.key):
-        raise SapError(
-            400, f"Invalid key predicate ({text}) for {table.es.name}", "/IWBEP/CM_MGW_RT/011"
-        )
-    return tuple(values[k] for k in table.es.key)
-
-
-def _http_request(payload: bytes) -> multipart.Request:
-    try:
-        return multipart.parse_request(payload)
-    except multipart.MultipartError as exc:
-        raise SapError(400, f"Invalid request line in $batch: {exc}") from None
-
-
-def _http_part(status: int, headers: Mapping[str, str], data: Any) -> multipart.Part:
-    if data is None:
-        body = b""
-    elif isinstance(data, str):
-        body = data.encode()
-    else:
-        body = json.dumps(data).encode()
-    head = {"Content-Type": "application/json", "Content-Length": str(len(body))} if body else {}
-    return multipart.http_response(multipart.Response(status, {**head, **headers}, body))

@@ -34,7 +34,7 @@ from typing import Any
 
 from plantsync.sandbox.derived import Lookup, Outliers
 from plantsync.sandbox.sap.query import Condition, Terms, comparable, compare
-from plantsync.sandbox.sap.store import Table
+from plantsync.sandbox.sap.schema import Table
 from plantsync.sandbox.table import Row
 
 Key = tuple[Any, ...]
