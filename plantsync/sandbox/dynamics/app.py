@@ -33,7 +33,8 @@ from starlette.routing import Route
 
 from plantsync.sandbox.dynamics.batch import run_batch
 from plantsync.sandbox.dynamics.query import render_collection, render_row
-from plantsync.sandbox.dynamics.store import DataverseFault, Store
+from plantsync.sandbox.dynamics.schema import DataverseFault
+from plantsync.sandbox.dynamics.store import Store
 
 TENANT_ID = "5f0c1a2b-7d3e-4c8f-9a6b-2e1d0c9b8a7f"
 CLIENT_ID = "3c9e5a71-2b4d-4f6e-8a0c-1d2e3f4a5b6c"

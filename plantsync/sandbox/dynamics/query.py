@@ -17,15 +17,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from plantsync.sandbox.dynamics.store import (
-    CATEGORIES,
+from plantsync.sandbox.dynamics.schema import (
     OPTION_LABELS,
     SYSTEM_COLUMNS,
     DataverseFault,
-    Store,
     Table,
     parse_iso,
 )
+from plantsync.sandbox.dynamics.store import CATEGORIES, Store
 from plantsync.sandbox.table import Row, View
 
 API = "/api/data/v9.2/"
