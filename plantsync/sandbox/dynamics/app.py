@@ -35,6 +35,7 @@ from plantsync.sandbox.dynamics.batch import run_batch
 from plantsync.sandbox.dynamics.query import render_collection, render_row
 from plantsync.sandbox.dynamics.schema import DataverseFault
 from plantsync.sandbox.dynamics.store import Store
+from plantsync.sandbox.dynamics.wire import aad_error, json_body, origin_of, row_key
 
 TENANT_ID = "5f0c1a2b-7d3e-4c8f-9a6b-2e1d0c9b8a7f"
 CLIENT_ID = "3c9e5a71-2b4d-4f6e-8a0c-1d2e3f4a5b6c"
@@ -146,7 +147,7 @@ class DynamicsSandbox:
     # -- identity provider ------------------------------------------------------------------
 
     async def _openid(self, request: Request) -> Response:
-        origin = _origin(request)
+        origin = origin_of(request)
         base = f"{origin}/{TENANT_ID}"
         return JSONResponse(
             {
@@ -167,9 +168,9 @@ class DynamicsSandbox:
         with self._lock:
             self.token_requests += 1
         if form.get("grant_type") != "client_credentials":
-            return _aad_error(400, "unsupported_grant_type", 70003, "Unsupported grant type.")
+            return aad_error(400, "unsupported_grant_type", 70003, "Unsupported grant type.")
         if form.get("client_id") != CLIENT_ID:
-            return _aad_error(
+            return aad_error(
                 400,
                 "unauthorized_client",
                 700016,
@@ -177,7 +178,7 @@ class DynamicsSandbox:
                 f"directory '{TENANT_ID}'.",
             )
         if form.get("client_secret") != CLIENT_SECRET:
-            return _aad_error(
+            return aad_error(
                 401,
                 "invalid_client",
                 7000215,
@@ -186,8 +187,8 @@ class DynamicsSandbox:
                 f"'{CLIENT_ID}'.",
             )
         scope = str(form.get("scope") or "")
-        if f"{_origin(request)}/.default" not in scope.split():
-            return _aad_error(
+        if f"{origin_of(request)}/.default" not in scope.split():
+            return aad_error(
                 400,
                 "invalid_scope",
                 500011,
@@ -228,7 +229,7 @@ class DynamicsSandbox:
                     headers={"Retry-After": f"{retry_after:g}"},
                 )
         body = await request.body()
-        origin = _origin(request)
+        origin = origin_of(request)
         path = request.url.path[len(API) :]
         if path == "$batch" and request.method == "POST":
             status, headers, content = run_batch(
@@ -255,7 +256,7 @@ class DynamicsSandbox:
         with self._lock:
             expiry = self._tokens.get(token)
         if expiry is None or expiry < time.monotonic():
-            authorize = f"{_origin(request)}/{TENANT_ID}/oauth2/authorize"
+            authorize = f"{origin_of(request)}/{TENANT_ID}/oauth2/authorize"
             return Response(
                 b"",
                 status_code=401,
@@ -304,11 +305,11 @@ class DynamicsSandbox:
                 return Answer(200, render_collection(self.store, path, origin, params, prefer))
             if method == "POST":
                 key = str(uuid.uuid4())
-                data = _json_body(body)
+                data = json_body(body)
                 key = str(data.pop(table.key, key)).lower()
                 return self._write(path, key, data, origin, params, prefer, must_not_exist=True)
             raise DataverseFault(405, "0x80060888", f"{method} is not supported on {path}.")
-        name, key = match.group(1), _key(match.group(2))
+        name, key = match.group(1), row_key(match.group(2))
         table = self.store.table(name)
         if method == "GET":
             row = table.rows.get(key)
@@ -323,7 +324,7 @@ class DynamicsSandbox:
             return self._write(
                 name,
                 key,
-                _json_body(body),
+                json_body(body),
                 origin,
                 params,
                 prefer,
@@ -360,42 +361,3 @@ class DynamicsSandbox:
                 {**headers, "Preference-Applied": "return=representation"},
             )
         return Answer(204, None, headers)
-
-
-def _origin(request: Request) -> str:
-    return f"{request.url.scheme}://{request.url.netloc}"
-
-
-def _aad_error(status: int, error: str, code: int, description: str) -> Response:
-    trace = uuid.uuid4()
-    return JSONResponse(
-        {
-            "error": error,
-            "error_description": f"AADSTS{code}: {description} Trace ID: {trace} "
-            f"Correlation ID: {uuid.uuid4()} Timestamp: {time.strftime('%Y-%m-%d %H:%M:%SZ')}",
-            "error_codes": [code],
-            "trace_id": str(trace),
-        },
-        status_code=status,
-    )
-
-
-def _json_body(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body or b"{}")
-    except ValueError:
-        raise DataverseFault(400, "0x80048d19", "The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise DataverseFault(400, "0x80048d19", "The request body must be a JSON object.")
-    return data
-
-
-def _key(text: str) -> str:
-    try:
-        return str(uuid.UUID(text.strip("{}")))
-    except ValueError:
-        raise DataverseFault(
-            400,
-            "0x80060888",
-            f"Alternate key ({text}) is not defined for this table in the sandbox.",
-        ) from None
