@@ -179,8 +179,27 @@ class RequestStats:
 
     def __init__(self, log_size: int = 5000) -> None:
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight: collections.Counter[str] = collections.Counter()
         self._log_size = log_size
         self.clear()
+
+    def begin(self, provider: str) -> None:
+        """A request of ``provider`` arrived (it is in flight until ``end``)."""
+        with self._lock:
+            self._in_flight[provider] += 1
+
+    def end(self, provider: str) -> None:
+        with self._lock:
+            self._in_flight[provider] -= 1
+            if not any(self._in_flight.values()):
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Block until no request is in flight (a client that went away leaves its request
+        running to its end); False when ``timeout_s`` passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not any(self._in_flight.values()), timeout_s)
 
     def clear(self) -> None:
         with self._lock:
@@ -221,6 +240,7 @@ class RequestStats:
                 methods = dict(by.get("methods", {}))
                 out[name] = {
                     "total": sum(methods.values()),
+                    "in_flight": self._in_flight[name],
                     "methods": methods,
                     "statuses": dict(by.get("statuses", {})),
                     "auth": sum(by.get("auth", {}).values()),
@@ -248,6 +268,7 @@ class FaultMiddleware:
         method, path = scope["method"], scope["path"]
         decision = self.injector.decide(self.provider, method, path)
         status = _StatusRecorder(send)
+        self.stats.begin(self.provider)
         try:
             if decision.latency_s:
                 await asyncio.sleep(decision.latency_s)
@@ -255,6 +276,7 @@ class FaultMiddleware:
         finally:
             auth = bool(AUTH_PATH.search(path))
             self.stats.record(self.provider, method, path, status.status, decision.fault, auth)
+            self.stats.end(self.provider)
 
     async def _dispatch(
         self, decision: Decision, scope: Scope, receive: Receive, send: _StatusRecorder

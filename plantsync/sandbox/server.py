@@ -9,6 +9,7 @@ control surface tests and scripts use:
 - ``POST /_sandbox/reset`` ``{"records": N, "providers": [...]}`` regenerate data, clear counters
 - ``GET  /_sandbox/dump/{provider}/{entity}``    the ERP's records of an entity
 - ``GET  /_sandbox/requests[?provider=]`` / ``DELETE``  request counters and a short log
+- ``GET  /_sandbox/idle[?timeout=S]``            waits until no ERP request is in flight
 
 ``SandboxRunner`` serves it with uvicorn over HTTPS (a CA and certificate made at start) in the
 calling thread (the CLI) or a background thread (tests).
@@ -16,6 +17,7 @@ calling thread (the CLI) or a background thread (tests).
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
 import json
@@ -174,6 +176,7 @@ class Sandbox:
                 Route(f"{p}dump/{{provider}}/{{entity}}", self._get_dump, methods=["GET"]),
                 Route(f"{p}requests", self._get_requests, methods=["GET"]),
                 Route(f"{p}requests", self._delete_requests, methods=["DELETE"]),
+                Route(f"{p}idle", self._get_idle, methods=["GET"]),
             ]
         )
 
@@ -224,6 +227,14 @@ class Sandbox:
     async def _delete_requests(self, request: Request) -> Response:
         self.stats.clear()
         return Response(status_code=204)
+
+    async def _get_idle(self, request: Request) -> Response:
+        try:
+            timeout = min(300.0, max(0.0, float(request.query_params.get("timeout", "30"))))
+        except ValueError:
+            return _bad_request("timeout must be a number of seconds")
+        idle = await asyncio.to_thread(self.stats.wait_idle, timeout)
+        return JSONResponse({"idle": idle}, status_code=200 if idle else 503)
 
 
 def _bad_request(detail: Any) -> Response:

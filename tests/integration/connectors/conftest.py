@@ -69,6 +69,13 @@ class SandboxHandle:
     def clear_requests(self) -> None:
         self.control.delete("/_sandbox/requests").raise_for_status()
 
+    def wait_idle(self, timeout_s: float = 30.0) -> None:
+        """Return once no ERP request is in flight (the server answers when that happens)."""
+        answer = self.control.get(
+            "/_sandbox/idle", params={"timeout": timeout_s}, timeout=timeout_s + 10
+        )
+        assert answer.status_code == 200, f"requests still in flight after {timeout_s} s"
+
     @staticmethod
     def _ok(response: httpx.Response) -> Any:
         if response.status_code >= 400:

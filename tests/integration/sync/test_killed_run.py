@@ -77,6 +77,10 @@ def test_killed_run_converges(hub: Hub, tmp_path: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     hub.erp.set_faults()
+    # The killed process's last $batch is still in the ERP (sleeping in the latency fault): it
+    # lands after the kill. A real lease (120 s) gives it that time; the test expires the lease
+    # at once, so it waits for the ERP to finish what it was sent first.
+    hub.erp.wait_idle(timeout_s=WAIT_S)
 
     with hub.db.read_session() as s:
         (log,) = s.exec(select(SyncLog).where(SyncLog.connection_id == conn.id,
