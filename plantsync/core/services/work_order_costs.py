@@ -24,12 +24,12 @@ from plantsync.core.models.maintenance import (
 )
 from plantsync.core.services.changes import ChangeOrigin, stamp_change
 from plantsync.core.services.spare_parts import consume_stock, find_part, get_part
-from plantsync.core.services.work_orders import FINISHED_STATUSES, get_work_order
+from plantsync.core.services.work_orders import CLOSED_STATUSES, get_work_order
 from plantsync.errors import ConflictError, ValidationError
 
 
 def _check_open(wo: WorkOrder) -> None:
-    if wo.status in FINISHED_STATUSES:
+    if wo.status in CLOSED_STATUSES:
         raise ConflictError(
             f"Work order {wo.number} is {wo.status.value}: nothing can be booked on it"
         )

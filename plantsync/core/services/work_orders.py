@@ -56,7 +56,7 @@ TRANSITIONS: dict[WorkOrderStatus, frozenset[WorkOrderStatus]] = {
     S.closed: frozenset(),
     S.cancelled: frozenset(),
 }
-FINISHED_STATUSES = frozenset({S.closed, S.cancelled})
+CLOSED_STATUSES = frozenset({S.closed, S.cancelled})
 
 
 def to_public(wo: WorkOrder) -> WorkOrderPublic:
