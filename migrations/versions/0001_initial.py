@@ -504,6 +504,7 @@ def upgrade() -> None:
                 "pending",
                 "in_progress",
                 "success",
+                "partial",
                 "failed",
                 "skipped",
                 name="syncstatus",

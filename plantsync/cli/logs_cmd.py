@@ -1,5 +1,6 @@
 """``plantsync logs [--connection C] [--status S] [--limit N] [--follow] [--json]``, plus
-``plantsync logs show LOG_ID`` and ``plantsync logs prune [--days N]``."""
+``plantsync logs show LOG_ID``, ``plantsync logs retry LOG_ID [--wait]`` and
+``plantsync logs prune [--days N]``."""
 
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ import typer
 from plantsync.cli.common import TenantOption, database, print_json, print_table, settings, stderr
 from plantsync.core.clock import SYSTEM_CLOCK
 from plantsync.core.models.integration import SyncStatus
+from plantsync.core.principal import Principal
 from plantsync.core.services import sync_logs
 from plantsync.core.services.connections import get_connection
 from plantsync.core.services.sync_logs import LogFilters, SyncLogPublic
 from plantsync.core.services.tenants import resolve_tenant
+from plantsync.core.sync import runs
 from plantsync.entities import Direction, EntityType
 from plantsync.errors import ValidationError
 
-logs_app = typer.Typer(help="Sync logs: list, follow, show one, prune old ones.")
+logs_app = typer.Typer(help="Sync logs: list, follow, show one, retry one, prune old ones.")
 FOLLOW_SECONDS = 2.0
 
 
@@ -147,6 +150,39 @@ def show(
         stderr.print(
             f"{detail.errors_total} record errors in all; the first {len(detail.errors)} are kept."
         )
+
+
+@logs_app.command("retry")
+def retry(
+    log_id: str = typer.Argument(..., help="The id of a failed, partial or skipped run."),
+    wait: bool = typer.Option(
+        False, "--wait", help="Follow the new run to its end (runs it here if needed)."
+    ),
+    tenant: str | None = TenantOption,
+    json_out: bool = typer.Option(False, "--json", help="Print the new log as JSON."),
+) -> None:
+    """Run a failed, partial or skipped run's entity (and record) again; an outbound retry also
+    re-sends the records the ERP refused. Exit codes as for ``plantsync sync``."""
+    from plantsync.cli.sync_cmd import follow_to_the_end
+
+    try:
+        ident = uuid.UUID(log_id)
+    except ValueError:
+        raise ValidationError.single("log_id", "not a log id") from None
+    db = database()
+    with db.session(write=True) as session:
+        target = resolve_tenant(session=session, tenant=tenant)
+        log, _ = runs.retry_log(session=session, tenant_id=target.id, log_id=ident,
+                                principal=Principal.system(target.id), clock=SYSTEM_CLOCK)  # fmt: skip
+    if wait:
+        follow_to_the_end(db, target.id, log.id, json_out=json_out)
+    if json_out:
+        with db.read_session() as session:
+            print_json(
+                sync_logs.get_log_detail(session=session, tenant_id=target.id, log_id=log.id)
+            )
+    else:
+        typer.echo(str(log.id))
 
 
 @logs_app.command("prune")

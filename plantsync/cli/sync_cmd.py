@@ -8,7 +8,8 @@ so it works without a server — showing progress on stderr and the final log on
 ``--dry-run`` prints what the run would send (outbound payloads) or change (inbound upserts)
 and sends and writes nothing.
 
-Exit codes: 0 success (or queued), 1 failed, 3 skipped, 2 bad usage.
+Exit codes: 0 success (or queued), 1 failed, 2 bad usage, 3 skipped, 4 partial (some records
+failed, the others were written: `plantsync logs show ID` lists them).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import threading
 import time
 import uuid
+from typing import NoReturn
 
 import typer
 
@@ -32,9 +34,11 @@ from plantsync.core.sync.executor import run_in_process
 from plantsync.entities import Direction, EntityType
 
 EXIT_SKIPPED = 3
+EXIT_PARTIAL = 4
 POLL_SECONDS = 1.0
 EXIT_BY_STATUS = {
     SyncStatus.success: 0,
+    SyncStatus.partial: EXIT_PARTIAL,
     SyncStatus.failed: EXIT_FAILED,
     SyncStatus.skipped: EXIT_SKIPPED,
 }
@@ -83,7 +87,15 @@ def sync(
             if created:
                 stderr.print("Queued; the executor will run it.", highlight=False)
         return
-    final = _follow(db, target.id, log.id)
+    follow_to_the_end(db, target.id, log.id, json_out=json_out)
+
+
+def follow_to_the_end(
+    db: Database, tenant_id: uuid.UUID, log_id: uuid.UUID, *, json_out: bool
+) -> NoReturn:
+    """Follow a run to its end (running it here if no executor claims it), print its log and
+    exit with its status's code (``EXIT_BY_STATUS``)."""
+    final = _follow(db, tenant_id, log_id)
     if json_out:
         print_json(final)
     else:

@@ -36,6 +36,7 @@ from plantsync.core.clock import SYSTEM_CLOCK, Clock
 from plantsync.core.db import Database
 from plantsync.core.models.integration import (
     ACTIVE_STATUSES,
+    WORKING_STATUSES,
     Connection,
     SyncLog,
     SyncStatus,
@@ -109,7 +110,7 @@ def _connections(session: Session, degraded_after: int) -> list[dict[str, Any]]:
     last_ok = dict(
         session.exec(
             select(SyncLog.connection_id, func.max(SyncLog.finished_at))
-            .where(SyncLog.status == SyncStatus.success)
+            .where(col(SyncLog.status).in_(WORKING_STATUSES))
             .group_by(col(SyncLog.connection_id))
         ).all()
     )
@@ -227,7 +228,7 @@ class SyncCollector(Collector):
         labels = ["tenant_id", "connection_id", "connection"]
         last = GaugeMetricFamily(
             "plantsync_connection_last_success_timestamp_seconds",
-            "When the connection's last successful run finished (Unix time).",
+            "When the connection's last successful or partial run finished (Unix time).",
             labels=labels,
         )
         failures = GaugeMetricFamily(

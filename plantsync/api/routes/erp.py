@@ -304,7 +304,7 @@ def get_log(log_id: uuid.UUID, caller: AnyRole, session: ReadSession) -> Any:
     status_code=status.HTTP_202_ACCEPTED,
     responses=docs.answers(ex.RETRY_LOG, 202, "Queued: the new pending log (URL in Location)")
     | _ALREADY_QUEUED
-    | docs.error(409, "Only failed or skipped runs can be retried; this run is success"),
+    | docs.error(409, "Only failed, partial or skipped runs can be retried; this run is success"),
 )
 def retry_log(
     log_id: uuid.UUID,
@@ -314,7 +314,7 @@ def retry_log(
     request: Request,
     response: Response,
 ) -> Any:
-    """Run a failed or skipped run's entity (and record) again (409 otherwise)."""
+    """Run a failed, partial or skipped run's entity (and record) again (409 otherwise)."""
     log, created = runs.retry_log(
         session=session, tenant_id=caller.tenant_id, log_id=log_id, principal=caller, clock=clock
     )

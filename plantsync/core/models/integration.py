@@ -43,19 +43,34 @@ MAX_INTERVAL_MINUTES = 1440
 
 
 class SyncStatus(StrEnum):
+    """Where a run is. A finished run is ``success`` (no record failed), ``partial`` (some
+    records failed, others were written), ``failed`` (every record it tried failed, or the run
+    itself stopped) or ``skipped`` (nothing to do: inactive connection, nothing changed)."""
+
     pending = "pending"
     in_progress = "in_progress"
     success = "success"
+    partial = "partial"
     failed = "failed"
     skipped = "skipped"
 
     @property
     def finished(self) -> bool:
-        return self in (SyncStatus.success, SyncStatus.failed, SyncStatus.skipped)
+        return self in FINISHED_STATUSES
+
+    @classmethod
+    def of_counts(cls, *, written: int, failed: int) -> SyncStatus:
+        """The status of a run that went through, from its record counts (``success`` when it
+        tried nothing)."""
+        if failed == 0:
+            return cls.success
+        return cls.partial if written > 0 else cls.failed
 
 
 ACTIVE_STATUSES = (SyncStatus.pending, SyncStatus.in_progress)
-FINISHED_STATUSES = (SyncStatus.success, SyncStatus.failed, SyncStatus.skipped)
+FINISHED_STATUSES = (SyncStatus.success, SyncStatus.partial, SyncStatus.failed, SyncStatus.skipped)
+# Runs that show the connection works (the ERP answered, records were written).
+WORKING_STATUSES = (SyncStatus.success, SyncStatus.partial)
 
 
 class SyncTrigger(StrEnum):

@@ -7,12 +7,14 @@ Entry points:
 
   * ``skipped`` — the connection is inactive, or an outbound run found nothing changed
     (the message says which);
-  * ``success`` — the run went through; records that failed alone are counted
-    (``records_failed``) and listed; an inbound run with no new rows is a success with 0
-    written;
-  * ``failed`` — the run itself could not proceed (credentials, authorisation, ERP
-    unavailable after retries, a broken mapping or configuration): the message says which and
-    what to do. What was committed before stays; the next run continues from there.
+  * ``success`` — the run went through and no record failed; an inbound run with no new rows
+    is a success with 0 written;
+  * ``partial`` — the run went through, some records failed alone (counted in
+    ``records_failed`` and listed) and the others were written;
+  * ``failed`` — every record the run tried failed, or the run itself could not proceed
+    (credentials, authorisation, ERP unavailable after retries, a broken mapping or
+    configuration): the message says which and what to do. What was committed before stays;
+    the next run continues from there.
 
 - ``dry_run(...)`` — what a run would send (outbound payloads) or change (inbound upserts),
   without sending or writing anything.
@@ -183,8 +185,10 @@ def _execute(ctx: RunContext) -> tuple[SyncStatus, str]:
                 else f"{ctx.counts.skipped} changed record(s) are unchanged since last sent"
             )
             return SyncStatus.skipped, f"Skipped: nothing to send ({reason})."
-        return SyncStatus.success, _with_notes(ctx, summary)
-    return SyncStatus.success, _with_notes(ctx, inbound.run(ctx))
+    else:
+        summary = inbound.run(ctx)
+    status = SyncStatus.of_counts(written=ctx.counts.written, failed=ctx.counts.failed)
+    return status, _with_notes(ctx, summary)
 
 
 def _with_notes(ctx: RunContext, summary: str) -> str:

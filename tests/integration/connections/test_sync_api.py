@@ -182,3 +182,23 @@ def test_another_tenants_connection_logs_are_not_found(
     assert resp.status_code == 404, resp.text
     assert resp.json()["code"] == "not_found"
     assert client.get(f"{BASE}/{uuid.uuid4()}/logs", headers=admin).status_code == 404
+
+
+def test_a_partial_run_is_listed_retried_and_counted(
+    client: TestClient, admin: dict[str, str], conn_id: str, db: Database
+) -> None:
+    req = {"direction": "inbound", "entity_type": "machine"}
+    log = client.post(f"{BASE}/{conn_id}/sync", json=req, headers=admin).json()
+    _finish(db, log["id"], SyncStatus.partial, "Incremental pull: 2 written, 1 failed")
+
+    partial = client.get(LOGS, params={"status": "partial"}, headers=admin).json()
+    assert [i["id"] for i in partial["items"]] == [log["id"]]
+    assert partial["items"][0]["records_failed"] == 1
+    assert client.get(LOGS, params={"status": "success"}, headers=admin).json()["items"] == []
+    bad = client.get(LOGS, params={"status": "partly"}, headers=admin)
+    assert bad.status_code == 422 and "status" in bad.json()["errors"]
+    conn = client.get(f"{BASE}/{conn_id}", headers=admin).json()
+    assert conn["last_status"] == "partial" and conn["consecutive_failures"] == 0
+    assert 'plantsync_sync_runs{status="partial"} 1.0' in client.get("/metrics").text
+    retry = client.post(f"{LOGS}/{log['id']}/retry", headers=admin)
+    assert retry.status_code == 202 and retry.json()["retry_of"] == log["id"]

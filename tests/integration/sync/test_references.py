@@ -46,7 +46,7 @@ def test_oracle_stop_on_an_unlinked_machine_is_not_sent(hub: Hub) -> None:
     sent_before = writes(hub, "oracle")
 
     log = hub.sync(conn, Direction.outbound, EntityType.downtime)
-    assert log.status == SyncStatus.success, log.message
+    assert log.status == SyncStatus.failed, log.message  # every record it tried failed
     assert (log.records_written, log.records_failed) == (0, 1)
     assert writes(hub, "oracle") == sent_before  # nothing reached the ERP
     ((local_id, code, message),) = _errors(hub, log.id)
@@ -81,7 +81,7 @@ def test_sap_confirmation_needs_a_pulled_production_order(hub: Hub) -> None:
     sent_before = writes(hub, "sap")
 
     log = hub.sync(conn, Direction.outbound, EntityType.production_data)
-    assert log.status == SyncStatus.success, log.message
+    assert log.status == SyncStatus.failed, log.message  # every record it tried failed
     assert (log.records_written, log.records_failed) == (0, 2)
     assert writes(hub, "sap") == sent_before
     errors = _errors(hub, log.id)

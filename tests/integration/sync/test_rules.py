@@ -7,6 +7,7 @@ inbound work orders; a new connection pushes nothing older than ``outbound_start
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from plantsync.core.models.plant import Machine
 from plantsync.core.services.changes import stamp_change
 from plantsync.core.services.sync_logs import get_log_detail
 from plantsync.entities import Direction, EntityType
+from tests.conftest import CliRunner
 from tests.integration.sync.conftest import PROVIDERS, RECORDS, Hub
 from tests.integration.sync.erp_edit import MachineEditor
 from tests.integration.sync.helpers import (
@@ -119,7 +121,7 @@ def test_bad_record_fails_alone(hub: Hub, provider: str) -> None:
     bad = _bad_work_order(hub, provider, conn.id, orders)
 
     log = hub.sync(conn, Direction.outbound, EntityType.work_order)
-    assert log.status == SyncStatus.success, log.message
+    assert log.status == SyncStatus.partial, log.message  # some failed, the others written
     assert (log.records_written, log.records_failed) == (len(orders) - 1, 1)
     with hub.db.read_session() as s:
         detail = get_log_detail(session=s, tenant_id=hub.tenant.id, log_id=log.id)
@@ -210,3 +212,36 @@ def test_entity_id_syncs_exactly_that_record(hub: Hub) -> None:
     key = MachineEditor(hub.erp, "oracle").keys()[0]
     inbound = hub.sync(conn, Direction.inbound, EntityType.machine, entity_id=str(key))
     assert inbound.status == SyncStatus.success and inbound.records_read == 1
+
+
+def test_run_status_says_whether_records_failed(hub: Hub, cli: CliRunner) -> None:
+    """success: none failed; partial: some failed, the others written (``sync --wait`` exits
+    4); failed: every record it tried failed (exit 1)."""
+    conn = hub.connect("oracle", outbound_start_from="2020-01-01T00:00:00Z")
+    hub.sync(conn, Direction.inbound, EntityType.machine)
+    site = ensure_site(hub.db, hub.tenant.id)
+    orders = make_work_orders(
+        hub.db, hub.tenant.id, linked_machines(hub.db, conn.id, 3), 4, site=site
+    )
+    bad = _bad_work_order(hub, "oracle", conn.id, orders)
+    args = ("sync", conn.name, "--direction", "outbound", "--entity", "work_order", "--wait")
+
+    partial = cli(*args, "--json")
+    body = json.loads(partial.stdout)
+    assert partial.exit_code == 4 and body["status"] == "partial", partial.stderr
+    assert (body["records_written"], body["records_failed"]) == (len(orders) - 1, 1)
+    listed = json.loads(cli("logs", "--status", "partial", "--json").stdout)
+    assert [i["id"] for i in listed["items"]] == [body["id"]]
+
+    retried = cli("logs", "retry", body["id"], "--wait", "--json")
+    again = json.loads(retried.stdout)
+    assert retried.exit_code == 1 and again["status"] == "failed"  # its only record failed again
+    assert again["trigger"] == "retry" and again["retry_of"] == body["id"]
+    assert (again["records_written"], again["records_failed"]) == (0, 1)
+    with hub.db.write_session() as s:  # the ERP-refused record is fixed
+        wo = s.get(WorkOrder, bad)
+        assert wo is not None
+        wo.description = "Fixed"
+        stamp_change(s, wo, USER)
+    fixed = cli(*args)
+    assert fixed.exit_code == 0, fixed.stdout + fixed.stderr

@@ -54,7 +54,7 @@ def list_connections(*, session: Session, tenant_id: uuid.UUID) -> list[Connecti
 
 def consecutive_failures(*, session: Session, connection: Connection, limit: int) -> int:
     """How many of the connection's latest finished runs failed in a row (counted up to
-    ``limit``); a success or a skip ends the streak."""
+    ``limit``); a success, a partial run (the ERP took some records) or a skip ends it."""
     statuses = session.exec(
         select(SyncLog.status)
         .where(

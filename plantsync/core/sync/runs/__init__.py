@@ -2,7 +2,7 @@
 
 ::
 
-    request_sync ──> pending ──claim──> in_progress ──finish──> success | failed | skipped
+    request_sync ──> pending ──claim──> in_progress ──finish──> success | partial | failed | skipped
                                          │  heartbeat renews the lease
                                          └─ lease expired ──expire_stale_leases──> failed
 

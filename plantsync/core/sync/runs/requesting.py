@@ -143,7 +143,8 @@ def retry_log(
     principal: Principal | None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[SyncLog, bool]:
-    """A new run (``trigger=retry``) of a failed or skipped run's entity (and record).
+    """A new run (``trigger=retry``) of a failed, partial or skipped run's entity (and record);
+    an outbound retry also re-sends the records the ERP refused.
 
     Raises:
         ConflictError: the run is still pending/in progress or succeeded.
@@ -151,9 +152,10 @@ def retry_log(
     from plantsync.core.services.sync_logs import get_log
 
     original = get_log(session=session, tenant_id=tenant_id, log_id=log_id)
-    if original.status not in (SyncStatus.failed, SyncStatus.skipped):
+    if original.status not in (SyncStatus.failed, SyncStatus.partial, SyncStatus.skipped):
         raise ConflictError(
-            f"Only failed or skipped runs can be retried; this run is {original.status.value}"
+            "Only failed, partial or skipped runs can be retried; "
+            f"this run is {original.status.value}"
         )
     return request_sync(
         session=session,
